@@ -1,0 +1,56 @@
+"""HMS: a hospital and clinic management web application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from hms import config as hms_config
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+htmx = Htmx()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then HMS_* environment variables, then the given dict."""
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("HMS_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=instance_path or str(ROOT / "instance"),
+    )
+    app.config.from_mapping(hms_config.DEFAULTS)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.config.update(hms_config.from_environment())
+    app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
+
+    from hms import auth, db, home, web
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    auth.login_manager.init_app(app)
+    app.jinja_env.globals["nav_links"] = auth.nav_links
+    web.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+
+    from hms.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,71 @@
+"""The `hms` command: Flask's CLI plus init-db, create-user and seed-demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from peewee import IntegrityError
+
+from hms.db import db, init_schema
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the HMS commands to the app's CLI."""
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the tables and indexes of schema.sql (safe to run again)."""
+    init_schema()
+    click.echo("Database ready.")
+
+
+@click.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "receptionist", "doctor"]), required=True)
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given; at least 8 characters.")
+@click.option("--full-name", help="Doctors: the name patients see.")
+@click.option("--department", help="Doctors: their specialization, created if new.")
+def create_user_command(role, username, email, password, full_name, department) -> None:
+    """Create an admin, receptionist or doctor login from the command line."""
+    from hms.accounts import create_staff
+
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if role == "doctor" and not (full_name and department):
+        raise click.UsageError("A doctor needs --full-name and --department.")
+    try:
+        with db.connection_context():
+            user = create_staff(role, username, email, password, full_name, department)
+    except IntegrityError:
+        raise click.ClickException(f"The username {username!r} or that email is already taken.")
+    click.echo(f"Created {role} {user.username!r} (user id {user.id}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill an empty database with a demo hospital; does nothing if it is already there."""
+    from hms.demo import DEMO_PASSWORD, seed_demo
+
+    with db.connection_context():
+        created = seed_demo()
+    click.echo("Demo data created." if created else "Demo data already present; left as it is.")
+    click.echo(f"Demo logins (password {DEMO_PASSWORD!r} for all): admin, dr.grey (doctor), "
+               "dr.house (doctor), anna (patient), ben (patient), desk (receptionist)")
+
+
+def _create_app(*_args, **_kwargs) -> Flask:
+    from hms import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """HMS hospital management: run `hms run` for the web server, `hms --help` for more."""

@@ -1,0 +1,58 @@
+"""The deferred Peewee database: configured by the app factory, one connection per request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+
+# WAL lets readers work while one writer commits; busy_timeout makes writers queue, not fail.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "synchronous": "normal",
+}
+
+
+def open_database(location: str, instance_path: str):
+    """Build the Peewee database for a path (relative to the instance folder) or a URL."""
+    if "://" in location:
+        return connect(location, pragmas=SQLITE_PRAGMAS) if location.startswith("sqlite") \
+            else connect(location)
+    path = Path(location)
+    if not path.is_absolute():
+        path = Path(instance_path) / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
+
+
+def init_schema() -> None:
+    """Apply schema.sql; every statement is IF NOT EXISTS, so running it twice is harmless."""
+    sql = SCHEMA_PATH.read_text()
+    with db.connection_context():
+        if isinstance(db.obj, SqliteDatabase):
+            db.connection().executescript(sql)
+        else:
+            for statement in filter(str.strip, sql.split(";")):
+                db.execute_sql(statement)
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database to the app's configuration and to the request cycle."""
+    db.initialize(open_database(app.config["DATABASE"], app.instance_path))
+
+    @app.before_request
+    def _connect() -> None:
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not db.is_closed():
+            db.close()

@@ -1,0 +1,272 @@
+"""One class per table of schema.sql, with query helpers named in clinic words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from peewee import (
+    SQL,
+    AutoField,
+    BooleanField,
+    CharField,
+    Check,
+    DateField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    TimeField,
+)
+
+from hms.db import db
+
+ROLES = ("admin", "doctor", "patient", "receptionist")
+GENDERS = ("female", "male", "other")
+BLOOD_GROUPS = ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")
+VISIT_TYPES = ("first", "follow_up", "emergency", "routine")
+# An appointment holds its slot in every status but these two.
+FREEING_STATUSES = ("cancelled", "rescheduled")
+LIVE_STATUSES = ("booked", "checked_in", "completed", "no_show")
+STATUSES = LIVE_STATUSES + FREEING_STATUSES
+
+
+def utcnow() -> dt.datetime:
+    """Stored timestamps are naive UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+LIVE = SQL(_in("status", LIVE_STATUSES))
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Department(BaseModel):
+    """A specialization a patient books by: Cardiology, Paediatrics, ..."""
+
+    id = AutoField()
+    name = CharField(max_length=80, unique=True)
+    description = TextField(default="")
+
+
+class User(UserMixin, BaseModel):
+    """A login. Walk-in patients registered at the desk have no email or password yet."""
+
+    id = AutoField()
+    username = CharField(max_length=40, unique=True)
+    email = CharField(max_length=254, unique=True, null=True)
+    password_hash = CharField(max_length=255, null=True)
+    role = CharField(max_length=20, constraints=[Check(_in("role", ROLES))])
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+    @property
+    def display_name(self) -> str:
+        """The name to greet the user by: the profile's full name where there is one."""
+        profile = self.profile
+        return profile.full_name if profile else self.username
+
+    @property
+    def profile(self) -> Patient | Doctor | None:
+        """The patient or doctor profile belonging to this login, if any."""
+        if self.role == "patient":
+            return Patient.get_or_none(Patient.user == self)
+        if self.role == "doctor":
+            return Doctor.get_or_none(Doctor.user == self)
+        return None
+
+
+class Patient(BaseModel):
+    """A patient's profile; its id is the patient number on slips and at the desk."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, unique=True, on_delete="RESTRICT", backref="patient_profile")
+    full_name = CharField(max_length=120)
+    gender = CharField(max_length=10, constraints=[Check(_in("gender", GENDERS))])
+    dob = DateField()
+    address = TextField(default="")
+    phone = CharField(max_length=30, default="")
+    height_cm = FloatField(null=True, constraints=[Check("height_cm BETWEEN 30 AND 260")])
+    weight_kg = FloatField(null=True, constraints=[Check("weight_kg BETWEEN 1 AND 400")])
+    blood_group = CharField(
+        max_length=3, null=True, constraints=[Check(_in("blood_group", BLOOD_GROUPS))]
+    )
+    is_disabled = BooleanField(default=False)
+    profile_photo_url = CharField(max_length=500, null=True)
+
+    class Meta:
+        indexes = ((("phone",), False),)
+
+    def age_on(self, day: dt.date) -> int:
+        """Age in whole years on a given day."""
+        return day.year - self.dob.year - ((day.month, day.day) < (self.dob.month, self.dob.day))
+
+
+class Doctor(BaseModel):
+    """A doctor's profile; bookable only while their login is active."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, unique=True, on_delete="RESTRICT", backref="doctor_profile")
+    full_name = CharField(max_length=120)
+    department = ForeignKeyField(Department, on_delete="RESTRICT", backref="doctors")
+    experience_years = IntegerField(default=0, constraints=[Check("experience_years BETWEEN 0 AND 70")])
+    about = TextField(default="")
+
+    @classmethod
+    def bookable(cls):
+        """Doctors patients may find and book: those whose login is active."""
+        return (
+            cls.select(cls, Department)
+            .join(User, on=(cls.user == User.id))
+            .switch(cls)
+            .join(Department)
+            .where(User.is_active == True)  # noqa: E712
+            .order_by(cls.full_name)
+        )
+
+
+class DoctorAvailability(BaseModel):
+    """One slot of a doctor's diary: open for booking or not."""
+
+    id = AutoField()
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="availability")
+    date = DateField()
+    time_slot = TimeField()
+    is_available = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("doctor", "date", "time_slot"), True),)
+
+
+class WorkingHours(BaseModel):
+    """A doctor's weekly plan (weekday 0 = Monday) from which new weeks' slots are opened."""
+
+    id = AutoField()
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="working_hours")
+    weekday = IntegerField(constraints=[Check("weekday BETWEEN 0 AND 6")])
+    start_time = TimeField()
+    end_time = TimeField(constraints=[Check("end_time > start_time")])
+
+    class Meta:
+        indexes = ((("doctor", "weekday", "start_time"), True),)
+
+
+class Appointment(BaseModel):
+    """A patient's visit to a doctor at a wall-clock slot in the clinic's time zone."""
+
+    id = AutoField()
+    patient = ForeignKeyField(Patient, on_delete="RESTRICT", backref="appointments")
+    doctor = ForeignKeyField(Doctor, on_delete="RESTRICT", backref="appointments")
+    date = DateField()
+    time = TimeField()
+    status = CharField(
+        max_length=12, default="booked", constraints=[Check(_in("status", STATUSES))]
+    )
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    booked_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+    cancelled_at = DateTimeField(null=True)
+    cancelled_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+    cancel_reason = TextField(null=True)
+    rescheduled_from = ForeignKeyField(
+        "self", null=True, unique=True, on_delete="RESTRICT", backref="+"
+    )
+
+    class Meta:
+        indexes = ((("date", "time"), False),)
+
+    @classmethod
+    def upcoming_for_patient(cls, patient: Patient, today: dt.date):
+        """A patient's live appointments from today on, soonest first."""
+        return (
+            cls.select(cls, Doctor, Department)
+            .join(Doctor)
+            .join(Department)
+            .where(cls.patient == patient, cls.date >= today, cls.status.in_(("booked", "checked_in")))
+            .order_by(cls.date, cls.time)
+        )
+
+    @classmethod
+    def on_day(cls, day: dt.date, doctor: Doctor | None = None):
+        """One day's appointments that hold a slot, in time order (one doctor's, or all)."""
+        query = (
+            cls.select(cls, Patient, Doctor)
+            .join(Patient)
+            .switch(cls)
+            .join(Doctor)
+            .where(cls.date == day, cls.status.in_(LIVE_STATUSES))
+            .order_by(cls.time, Doctor.full_name)
+        )
+        return query.where(cls.doctor == doctor) if doctor else query
+
+
+# Live appointments hold a slot: the database refuses a second one for the doctor or patient.
+Appointment.add_index(
+    Appointment.index(Appointment.doctor, Appointment.date, Appointment.time, unique=True,
+                      where=LIVE, name="appointment_live_doctor_slot")
+)
+Appointment.add_index(
+    Appointment.index(Appointment.patient, Appointment.date, Appointment.time, unique=True,
+                      where=LIVE, name="appointment_live_patient_slot")
+)
+
+
+class Treatment(BaseModel):
+    """A doctor's record of one visit; several may be written for one appointment."""
+
+    id = AutoField()
+    appointment = ForeignKeyField(Appointment, on_delete="RESTRICT", backref="treatments")
+    author = ForeignKeyField(User, index=False, on_delete="RESTRICT", backref="+")
+    diagnosis = TextField()
+    prescription = TextField(default="")
+    notes = TextField(default="")
+    visit_type = CharField(
+        max_length=12, default="first", constraints=[Check(_in("visit_type", VISIT_TYPES))]
+    )
+    tests_text = TextField(default="")
+    precautions = TextField(default="")
+    follow_up_date = DateField(null=True)
+    # A JSON list of {"name", "dose", "frequency", "days"} objects.
+    medicines_json = TextField(default="[]", constraints=[Check("json_valid(medicines_json)")])
+    created_at = DateTimeField(default=utcnow)
+
+
+class AuditLog(BaseModel):
+    """Who read or changed which clinical record, and when."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    action = CharField(max_length=40)
+    patient = ForeignKeyField(Patient, null=True, on_delete="RESTRICT", backref="+")
+    object_type = CharField(max_length=40)
+    object_id = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("created_at",), False),)
+
+
+MODELS = [
+    Department,
+    User,
+    Patient,
+    Doctor,
+    DoctorAvailability,
+    WorkingHours,
+    Appointment,
+    Treatment,
+    AuditLog,
+]

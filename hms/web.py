@@ -1,0 +1,120 @@
+"""How every response is shaped: page or fragment, Vary, compression, static caching, errors."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, Response, current_app, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+MIN_COMPRESS_BYTES = 500
+ONE_YEAR = 31_536_000
+
+
+def wants_fragment() -> bool:
+    """True for an htmx request that swaps part of a page (not boosted, not a history restore)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, fragment: str, status: int = 200, **context) -> Response:
+    """Render the fragment for htmx swaps, else the full page that includes that same fragment."""
+    body = render_template(fragment if wants_fragment() else page, **context)
+    response = current_app.make_response((body, status))
+    response.vary.add("HX-Request")
+    return response
+
+
+@cache
+def _file_version(static_folder: str, filename: str) -> str:
+    try:
+        return hashlib.sha256((Path(static_folder) / filename).read_bytes()).hexdigest()[:10]
+    except FileNotFoundError:
+        return "missing"
+
+
+def static_url(filename: str) -> str:
+    """A versioned static URL: it changes when the file does, so it may be cached for a year."""
+    version = _file_version(current_app.static_folder, filename)
+    return url_for("static", filename=filename, v=version)
+
+
+def _compress(response: Response) -> Response:
+    if (
+        response.status_code in (204, 206, 304)
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or "Content-Encoding" in response.headers
+        or not (response.mimetype or "").startswith(COMPRESSIBLE)
+    ):
+        return response
+    response.vary.add("Accept-Encoding")
+    response.direct_passthrough = False  # static files: read them so they can be compressed
+    data = response.get_data()
+    if len(data) < MIN_COMPRESS_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def _after_request(response: Response) -> Response:
+    if request.endpoint == "static" and request.args.get("v"):
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.cache_control.immutable = True
+    if response.mimetype == "text/html":
+        # Every HTML answer may differ between an htmx swap and a full page.
+        response.vary.add("HX-Request")
+    return _compress(response)
+
+
+def _error_response(code: int, title: str, message: str) -> Response:
+    """An error page, or for htmx a fragment shown in the page's message area."""
+    response = render("errors/error.html", "errors/_error.html", status=code,
+                      code=code, title=title, message=message)
+    if request.htmx:
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+MESSAGES = {
+    400: "The request could not be understood. Please go back and try again.",
+    403: "Your account does not have access to this page.",
+    404: "There is nothing here. The link may be out of date.",
+    405: "That action cannot be done this way.",
+    500: "Something went wrong on our side. It has been logged; please try again.",
+}
+
+
+def _handle_http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    return _error_response(code, error.name, MESSAGES.get(code, error.description or ""))
+
+
+def _handle_csrf_error(error: CSRFError) -> Response:
+    return _error_response(400, "Form expired",
+                           "This form had expired or was sent from elsewhere. "
+                           "Please reload the page and try again.")
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return _error_response(500, "Server error", MESSAGES[500])
+
+
+def init_app(app: Flask) -> None:
+    """Install the response shaping and the friendly error pages."""
+    app.after_request(_after_request)
+    app.jinja_env.globals["static_url"] = static_url
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,137 @@
+-- HMS schema of record. `hms init-db` applies it; every statement is IF NOT EXISTS.
+-- hms/models.py mirrors it, and tests/test_schema.py fails when the two disagree.
+-- Timestamps (created_at, cancelled_at) are UTC; appointment date/time are clinic wall-clock.
+
+CREATE TABLE IF NOT EXISTS "department" (
+    "id"          INTEGER NOT NULL PRIMARY KEY,
+    "name"        VARCHAR(80) NOT NULL,
+    "description" TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "department_name" ON "department" ("name");
+
+CREATE TABLE IF NOT EXISTS "users" (
+    "id"            INTEGER NOT NULL PRIMARY KEY,
+    "username"      VARCHAR(40) NOT NULL,
+    "email"         VARCHAR(254),           -- walk-in patients may have none yet
+    "password_hash" VARCHAR(255),           -- NULL: cannot log in until a password is set
+    "role"          VARCHAR(20) NOT NULL
+                    CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),
+    "is_active"     INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+    "created_at"    DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "users_username" ON "users" ("username");
+CREATE UNIQUE INDEX IF NOT EXISTS "users_email" ON "users" ("email");
+
+CREATE TABLE IF NOT EXISTS "patient" (
+    "id"                INTEGER NOT NULL PRIMARY KEY,   -- the patient number
+    "user_id"           INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "full_name"         VARCHAR(120) NOT NULL,
+    "gender"            VARCHAR(10) NOT NULL CHECK (gender IN ('female', 'male', 'other')),
+    "dob"               DATE NOT NULL,
+    "address"           TEXT NOT NULL DEFAULT '',
+    "phone"             VARCHAR(30) NOT NULL DEFAULT '',
+    "height_cm"         REAL CHECK (height_cm BETWEEN 30 AND 260),
+    "weight_kg"         REAL CHECK (weight_kg BETWEEN 1 AND 400),
+    "blood_group"       VARCHAR(3)
+                        CHECK (blood_group IN ('A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-')),
+    "is_disabled"       INTEGER NOT NULL DEFAULT 0 CHECK (is_disabled IN (0, 1)),
+    "profile_photo_url" VARCHAR(500)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "patient_user_id" ON "patient" ("user_id");
+CREATE INDEX IF NOT EXISTS "patient_phone" ON "patient" ("phone");
+
+CREATE TABLE IF NOT EXISTS "doctor" (
+    "id"               INTEGER NOT NULL PRIMARY KEY,
+    "user_id"          INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "full_name"        VARCHAR(120) NOT NULL,
+    "department_id"    INTEGER NOT NULL REFERENCES "department" ("id") ON DELETE RESTRICT,
+    "experience_years" INTEGER NOT NULL DEFAULT 0 CHECK (experience_years BETWEEN 0 AND 70),
+    "about"            TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "doctor_user_id" ON "doctor" ("user_id");
+CREATE INDEX IF NOT EXISTS "doctor_department_id" ON "doctor" ("department_id");
+
+-- One row per slot of a doctor's diary; is_available = 0 is a slot the doctor closed.
+CREATE TABLE IF NOT EXISTS "doctor_availability" (
+    "id"           INTEGER NOT NULL PRIMARY KEY,
+    "doctor_id"    INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "date"         DATE NOT NULL,
+    "time_slot"    TIME NOT NULL,
+    "is_available" INTEGER NOT NULL DEFAULT 1 CHECK (is_available IN (0, 1))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "doctor_availability_doctor_id_date_time_slot"
+    ON "doctor_availability" ("doctor_id", "date", "time_slot");
+
+-- A doctor's weekly plan (weekday 0 = Monday), from which the slots of new weeks are opened.
+CREATE TABLE IF NOT EXISTS "working_hours" (
+    "id"         INTEGER NOT NULL PRIMARY KEY,
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "weekday"    INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+    "start_time" TIME NOT NULL,
+    "end_time"   TIME NOT NULL CHECK (end_time > start_time)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "working_hours_doctor_id_weekday_start_time"
+    ON "working_hours" ("doctor_id", "weekday", "start_time");
+
+-- Appointments are never deleted: cancelling and rescheduling are states, with who and when.
+CREATE TABLE IF NOT EXISTS "appointment" (
+    "id"                  INTEGER NOT NULL PRIMARY KEY,
+    "patient_id"          INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE RESTRICT,
+    "doctor_id"           INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE RESTRICT,
+    "date"                DATE NOT NULL,
+    "time"                TIME NOT NULL,
+    "status"              VARCHAR(12) NOT NULL DEFAULT 'booked'
+                          CHECK (status IN ('booked', 'checked_in', 'completed', 'no_show',
+                                            'cancelled', 'rescheduled')),
+    "reason"              TEXT NOT NULL DEFAULT '',
+    "created_at"          DATETIME NOT NULL,
+    "booked_by_id"        INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "cancelled_at"        DATETIME,
+    "cancelled_by_id"     INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "cancel_reason"       TEXT,
+    "rescheduled_from_id" INTEGER REFERENCES "appointment" ("id") ON DELETE RESTRICT
+);
+CREATE INDEX IF NOT EXISTS "appointment_patient_id" ON "appointment" ("patient_id");
+CREATE INDEX IF NOT EXISTS "appointment_doctor_id" ON "appointment" ("doctor_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_rescheduled_from_id"
+    ON "appointment" ("rescheduled_from_id");
+CREATE INDEX IF NOT EXISTS "appointment_date_time" ON "appointment" ("date", "time");
+-- The rule the product rests on: a live appointment holds its slot, for the doctor and for
+-- the patient. Only cancelled and rescheduled appointments free it.
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_doctor_slot"
+    ON "appointment" ("doctor_id", "date", "time")
+    WHERE status IN ('booked', 'checked_in', 'completed', 'no_show');
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_patient_slot"
+    ON "appointment" ("patient_id", "date", "time")
+    WHERE status IN ('booked', 'checked_in', 'completed', 'no_show');
+
+CREATE TABLE IF NOT EXISTS "treatment" (
+    "id"             INTEGER NOT NULL PRIMARY KEY,
+    "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
+    "author_id"      INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "diagnosis"      TEXT NOT NULL,
+    "prescription"   TEXT NOT NULL DEFAULT '',
+    "notes"          TEXT NOT NULL DEFAULT '',
+    "visit_type"     VARCHAR(12) NOT NULL DEFAULT 'first'
+                     CHECK (visit_type IN ('first', 'follow_up', 'emergency', 'routine')),
+    "tests_text"     TEXT NOT NULL DEFAULT '',
+    "precautions"    TEXT NOT NULL DEFAULT '',
+    "follow_up_date" DATE,
+    -- a JSON list of {"name", "dose", "frequency", "days"}
+    "medicines_json" TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(medicines_json)),
+    "created_at"     DATETIME NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "treatment_appointment_id" ON "treatment" ("appointment_id");
+
+CREATE TABLE IF NOT EXISTS "audit_log" (
+    "id"          INTEGER NOT NULL PRIMARY KEY,
+    "user_id"     INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "action"      VARCHAR(40) NOT NULL,
+    "patient_id"  INTEGER REFERENCES "patient" ("id") ON DELETE RESTRICT,
+    "object_type" VARCHAR(40) NOT NULL,
+    "object_id"   INTEGER,
+    "created_at"  DATETIME NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "audit_log_user_id" ON "audit_log" ("user_id");
+CREATE INDEX IF NOT EXISTS "audit_log_patient_id" ON "audit_log" ("patient_id");
+CREATE INDEX IF NOT EXISTS "audit_log_created_at" ON "audit_log" ("created_at");

@@ -1,0 +1,164 @@
+"""Fixtures in the flaskr shape: an app on a fresh SQLite file built from schema.sql, a client,
+personas (an admin, two doctors, two patients, a receptionist) and a real Redis server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from hms import create_app
+from hms.accounts import create_staff, register_patient
+from hms.db import db, init_schema
+from hms.models import Doctor, Patient, User
+
+PASSWORD = "correct-horse-42"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private Redis server on a free loopback port for the whole test session."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed: run scripts/test.sh, which installs it")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("the test Redis server did not start")
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def make_app(tmp_path: Path, redis_url: str, **config):
+    """An app whose instance folder and database live under tmp_path."""
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE": str(tmp_path / "hms-test.sqlite3"),
+        "REDIS_URL": redis_url,
+        **config,
+    })
+
+
+@pytest.fixture(scope="session")
+def persona_db(tmp_path_factory, redis_url) -> Path:
+    """A database built from schema.sql with the personas, made once (password hashing is slow
+    on purpose) and copied for each test."""
+    folder = tmp_path_factory.mktemp("template")
+    app = make_app(folder, redis_url)
+    with app.app_context():
+        init_schema()
+        with db.connection_context():
+            make_personas()
+    return folder / "hms-test.sqlite3"
+
+
+@pytest.fixture
+def app(tmp_path: Path, redis_url: str, persona_db: Path):
+    """The app on its own copy of the personas' SQLite file."""
+    shutil.copy(persona_db, tmp_path / "hms-test.sqlite3")
+    app = make_app(tmp_path, redis_url)
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+def make_personas() -> None:
+    """Two of each role that owns things, so 'the other one' always exists."""
+    create_staff("admin", "admin", "admin@test.example", PASSWORD)
+    create_staff("receptionist", "desk", "desk@test.example", PASSWORD)
+    create_staff("doctor", "dr.one", "one@test.example", PASSWORD, "Dr Ada One", "Cardiology")
+    create_staff("doctor", "dr.two", "two@test.example", PASSWORD, "Dr Bo Two", "Dermatology")
+    register_patient("pat.one", "pat1@test.example", PASSWORD, "Pat One", "female",
+                     dt.date(1980, 5, 17), "+44 1000 000001")
+    register_patient("pat.two", "pat2@test.example", PASSWORD, "Pat Two", "male",
+                     dt.date(1992, 8, 2), "+44 1000 000002")
+
+
+class Personas:
+    """Look up the personas' rows by the names tests use."""
+
+    def user(self, username: str) -> User:
+        return User.get(User.username == username)
+
+    def doctor(self, username: str) -> Doctor:
+        return Doctor.select().join(User).where(User.username == username).get()
+
+    def patient(self, username: str) -> Patient:
+        return Patient.select().join(User).where(User.username == username).get()
+
+
+@pytest.fixture
+def people(app):
+    """The personas' rows. No app context is held open: requests must get their own `g`."""
+    return Personas()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a page carries, as a browser would send it back."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    """Log in and out through the real forms, CSRF token included."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        page = self._client.get("/login")
+        return self._client.post("/login", data={
+            "csrf_token": csrf_token(page.text), "username": username, "password": password})
+
+    def logout(self):
+        page = self._client.get("/", follow_redirects=True)
+        return self._client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,152 @@
+"""Accounts: registration, log in, log out, landing pages, deactivation, CSRF and cookies."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PASSWORD, csrf_token
+from hms.db import db
+from hms.models import Patient, User
+
+GOOD = {
+    "full_name": "Nora New", "gender": "female", "dob": "1990-03-04",
+    "phone": "+44 20 7946 0999", "address": "3 Elm Row", "username": "nora",
+    "email": "Nora@Example.org", "password": "long-enough-1", "confirm": "long-enough-1",
+}
+
+
+def register(client, **changes):
+    page = client.get("/register")
+    return client.post("/register", data={"csrf_token": csrf_token(page.text), **GOOD, **changes})
+
+
+def test_register_creates_login_and_profile_and_lands_on_patient_page(client, app):
+    response = register(client)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/me/"
+    page = client.get("/me/")
+    assert "Hello, Nora New" in page.text
+    with app.app_context(), db.connection_context():
+        user = User.get(User.username == "nora")
+        assert user.role == "patient" and user.email == "nora@example.org"
+        assert user.password_hash.startswith("scrypt:")
+        assert Patient.get(Patient.user == user).phone == "+44 20 7946 0999"
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"full_name": ""}, "full_name", "Enter your full name."),
+    ({"username": "pat.one"}, "username", "That username is taken"),
+    ({"username": "no spaces"}, "username", "Use letters, digits"),
+    ({"email": "PAT1@test.example"}, "email", "already exists"),
+    ({"email": "not-an-email"}, "email", "Enter an email address"),
+    ({"password": "short", "confirm": "short"}, "password", "at least 8 characters"),
+    ({"confirm": "different-1"}, "confirm", "do not match"),
+    ({"dob": "2999-01-01"}, "dob", "must be in the past"),
+    ({"dob": "yesterday"}, "dob", "Not a valid date value."),
+    ({"gender": "robot"}, "gender", "Not a valid choice."),
+    ({"phone": "call me"}, "phone", "Enter a phone number"),
+])
+def test_register_refuses_bad_input_beside_the_field_and_saves_nothing(
+        client, app, changes, field, message):
+    before = _count_users(app)
+    response = register(client, **changes)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.text
+    error = response.text.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert message in error.replace("&#39;", "'")
+    assert _count_users(app) == before
+    # What was typed is kept (except passwords).
+    if field != "full_name":
+        assert 'value="Nora New"' in response.text
+
+
+def _count_users(app) -> int:
+    with app.app_context(), db.connection_context():
+        return User.select().count() + Patient.select().count()
+
+
+@pytest.mark.parametrize("username, landing, text", [
+    ("admin", "/admin/", "Hospital dashboard"),
+    ("dr.one", "/doctor/", "Today's appointments"),
+    ("pat.one", "/me/", "Hello, Pat One"),
+    ("desk", "/desk/", "Front desk"),
+])
+def test_each_role_lands_on_its_own_page(client, auth, username, landing, text):
+    response = auth.login(username)
+    assert response.status_code == 303 and response.headers["Location"] == landing
+    assert text in client.get(landing).text
+    assert client.get("/").headers["Location"] == landing
+
+
+def test_login_failure_does_not_say_whether_the_username_exists(auth):
+    unknown = auth.login("nobody-here", "whatever-123")
+    wrong = auth.login("pat.one", "wrong-password")
+    assert unknown.status_code == wrong.status_code == 422
+    assert "Wrong username or password." in unknown.text
+    assert "Wrong username or password." in wrong.text
+    assert "nobody-here" not in unknown.text.split("<form")[0]
+
+
+def test_login_form_asks_for_missing_fields(auth):
+    response = auth.login("", "")
+    assert response.status_code == 422
+    assert "Enter your username." in response.text and "Enter your password." in response.text
+
+
+def test_login_only_follows_local_next_links(client, auth):
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post("/login?next=https://evil.example/", data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.headers["Location"] == "/me/"
+
+
+def test_a_protected_page_sends_visitors_to_login_and_back(client):
+    response = client.get("/me/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_deactivated_user_is_refused_at_login(auth, app, people):
+    user = people.user("pat.one")
+    user.is_active = False
+    user.save()
+    response = auth.login("pat.one")
+    assert response.status_code == 422
+    assert "deactivated" in response.text
+
+
+def test_deactivated_user_is_logged_out_on_next_request(client, auth, people):
+    auth.login("pat.one")
+    assert client.get("/me/").status_code == 200
+    User.update(is_active=False).where(User.username == "pat.one").execute()
+    response = client.get("/me/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_logout_is_a_post_and_ends_the_session(client, auth):
+    auth.login("pat.one")
+    assert client.get("/logout").status_code == 405
+    response = auth.logout()
+    assert response.status_code == 303
+    assert client.get("/me/").status_code == 302
+
+
+def test_post_without_csrf_token_is_refused(client, app):
+    response = client.post("/register", data=GOOD)
+    assert response.status_code == 400
+    assert "expired" in response.text
+    assert _count_users(app) == 8  # the six personas' logins and two patient profiles
+
+
+def test_htmx_post_may_send_the_csrf_token_as_a_header(client, auth):
+    auth.login("pat.one")
+    page = client.get("/me/")
+    token = page.text.split('"X-CSRFToken": "')[1].split('"')[0]
+    response = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 303
+
+
+def test_session_cookie_is_httponly_and_samesite(auth):
+    response = auth.login("pat.one")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

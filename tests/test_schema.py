@@ -1,0 +1,138 @@
+"""schema.sql is the schema of record: the models must agree with it, and it must hold the
+invariants itself."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from peewee import IntegrityError, SqliteDatabase
+
+from hms.db import SCHEMA_PATH, SQLITE_PRAGMAS
+from hms.models import MODELS
+
+
+def _normalise(sql: str | None) -> str:
+    return re.sub(r"\s+", " ", (sql or "").replace('"', "")).strip().lower()
+
+
+def describe(database: SqliteDatabase) -> dict:
+    """Tables, columns (type, nullability, key), foreign keys and indexes, as SQLite sees them."""
+    shape = {}
+    for table in database.get_tables():
+        shape[table] = {
+            "columns": {c.name: (c.data_type.upper(), c.null, c.primary_key)
+                        for c in database.get_columns(table)},
+            "foreign_keys": sorted((f.column, f.dest_table, f.dest_column)
+                                   for f in database.get_foreign_keys(table)),
+            "indexes": {i.name: (tuple(i.columns), i.unique,
+                                 _normalise(i.sql.partition(" WHERE ")[2]) if i.sql else "")
+                        for i in database.get_indexes(table)},
+        }
+    return shape
+
+
+@pytest.fixture
+def from_schema(tmp_path):
+    database = SqliteDatabase(str(tmp_path / "schema.sqlite3"), pragmas=SQLITE_PRAGMAS)
+    database.connection().executescript(SCHEMA_PATH.read_text())
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def from_models(tmp_path):
+    database = SqliteDatabase(str(tmp_path / "models.sqlite3"), pragmas=SQLITE_PRAGMAS)
+    with database.bind_ctx(MODELS):
+        database.create_tables(MODELS)
+    yield database
+    database.close()
+
+
+def test_schema_sql_and_models_have_the_same_tables(from_schema, from_models):
+    assert sorted(from_schema.get_tables()) == sorted(m._meta.table_name for m in MODELS)
+    assert sorted(from_models.get_tables()) == sorted(from_schema.get_tables())
+
+
+def test_schema_sql_and_models_agree_on_every_column_key_and_index(from_schema, from_models):
+    expected, actual = describe(from_schema), describe(from_models)
+    for table in expected:
+        assert actual[table]["columns"] == expected[table]["columns"], table
+        assert actual[table]["foreign_keys"] == expected[table]["foreign_keys"], table
+        assert actual[table]["indexes"] == expected[table]["indexes"], table
+
+
+def test_the_comparison_notices_a_difference(from_schema, from_models):
+    """Guard against a comparison that cannot fail: drop an index and it must show."""
+    from_models.execute_sql('DROP INDEX "appointment_live_doctor_slot"')
+    assert describe(from_models)["appointment"]["indexes"] != \
+        describe(from_schema)["appointment"]["indexes"]
+
+
+def _insert(database, **values):
+    row = {"patient_id": 1, "doctor_id": 1, "date": "2030-01-07", "time": "09:00:00",
+           "status": "booked", "reason": "", "created_at": "2030-01-01 08:00:00"} | values
+    cols = ", ".join(row)
+    database.execute_sql(f"INSERT INTO appointment ({cols}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+
+
+@pytest.fixture
+def clinic(from_schema):
+    """A department, two doctors and two patients, written with plain SQL."""
+    sql = from_schema.execute_sql
+    sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
+    for i, role in enumerate(["doctor", "doctor", "patient", "patient"], start=1):
+        sql("INSERT INTO users (id, username, role, created_at) VALUES (?, ?, ?, ?)",
+            (i, f"u{i}", role, "2030-01-01 00:00:00"))
+    sql("INSERT INTO doctor (id, user_id, full_name, department_id) VALUES (1, 1, 'A', 1), "
+        "(2, 2, 'B', 1)")
+    sql("INSERT INTO patient (id, user_id, full_name, gender, dob) VALUES "
+        "(1, 3, 'P', 'female', '1980-01-01'), (2, 4, 'Q', 'male', '1980-01-01')")
+    return from_schema
+
+
+def test_database_refuses_a_second_live_booking_of_a_doctors_slot(clinic):
+    _insert(clinic, patient_id=1)
+    with pytest.raises(IntegrityError):
+        _insert(clinic, patient_id=2)
+    assert clinic.execute_sql("SELECT COUNT(*) FROM appointment").fetchone()[0] == 1
+
+
+def test_database_refuses_a_patient_two_live_appointments_at_one_time(clinic):
+    _insert(clinic, doctor_id=1)
+    with pytest.raises(IntegrityError):
+        _insert(clinic, doctor_id=2)
+
+
+def test_a_cancelled_appointment_frees_the_slot(clinic):
+    _insert(clinic, patient_id=1, status="cancelled")
+    _insert(clinic, patient_id=2)
+    _insert(clinic, patient_id=1, time="09:30:00", status="rescheduled")
+    _insert(clinic, patient_id=1, time="09:30:00")
+    assert clinic.execute_sql("SELECT COUNT(*) FROM appointment").fetchone()[0] == 4
+
+
+@pytest.mark.parametrize("column, value", [
+    ("status", "lost"),
+    ("doctor_id", 99),          # no such doctor: the foreign key holds
+])
+def test_database_rejects_bad_appointment_values(clinic, column, value):
+    with pytest.raises(IntegrityError):
+        _insert(clinic, **{column: value})
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE patient SET height_cm = 900 WHERE id = 1",
+    "UPDATE patient SET blood_group = 'C+' WHERE id = 1",
+    "UPDATE patient SET gender = 'x' WHERE id = 1",
+    "UPDATE users SET role = 'superuser' WHERE id = 1",
+    "INSERT INTO users (username, role, created_at) VALUES ('u1', 'admin', '2030-01-01')",
+    "INSERT INTO working_hours (doctor_id, weekday, start_time, end_time) "
+    "VALUES (1, 7, '09:00', '12:00')",
+    "INSERT INTO working_hours (doctor_id, weekday, start_time, end_time) "
+    "VALUES (1, 1, '12:00', '09:00')",
+])
+def test_database_checks_enumerations_ranges_and_uniqueness(clinic, sql):
+    with pytest.raises(IntegrityError):
+        clinic.execute_sql(sql)
