@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from peewee import IntegrityError
 
 from hms.db import db, init_schema
@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the tables and indexes of schema.sql (safe to run again)."""
     init_schema()
@@ -32,6 +33,7 @@ def init_db_command() -> None:
               help="Prompted for when not given; at least 8 characters.")
 @click.option("--full-name", help="Doctors: the name patients see.")
 @click.option("--department", help="Doctors: their specialization, created if new.")
+@with_appcontext
 def create_user_command(role, username, email, password, full_name, department) -> None:
     """Create an admin, receptionist or doctor login from the command line."""
     from hms.accounts import create_staff
@@ -49,13 +51,15 @@ def create_user_command(role, username, email, password, full_name, department) 
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Fill an empty database with a demo hospital; does nothing if it is already there."""
     from hms.demo import DEMO_PASSWORD, seed_demo
 
     with db.connection_context():
         created = seed_demo()
-    click.echo("Demo data created." if created else "Demo data already present; left as it is.")
+    click.echo("Demo data created." if created
+               else "The database already has accounts; demo data not added.")
     click.echo(f"Demo logins (password {DEMO_PASSWORD!r} for all): admin, dr.grey (doctor), "
                "dr.house (doctor), anna (patient), ben (patient), desk (receptionist)")
 

@@ -50,7 +50,7 @@ def load_secret_key(instance_path: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # Write under a private name, then link: the web and the worker may start together.
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))

@@ -45,8 +45,9 @@ PLAN = [(day, start, end) for day in range(5)
 
 
 def seed_demo() -> bool:
-    """Create the demo hospital once; returns False when it is already there."""
-    if User.select().where(User.username == "admin").exists():
+    """Fill an empty database with the demo hospital; returns False (and changes nothing) when
+    the database already has accounts: the demo's or a real hospital's."""
+    if User.select().exists():
         return False
     with db.atomic():
         for name, description in DEPARTMENTS.items():

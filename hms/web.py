@@ -56,7 +56,14 @@ def _compress(response: Response) -> Response:
     ):
         return response
     response.vary.add("Accept-Encoding")
-    response.direct_passthrough = False  # static files: read them so they can be compressed
+    if response.direct_passthrough:
+        # A static file: read it whole (and close it) so that it can be compressed.
+        response.direct_passthrough = False
+        source = response.response
+        try:
+            response.set_data(b"".join(source))
+        finally:
+            getattr(source, "close", lambda: None)()
     data = response.get_data()
     if len(data) < MIN_COMPRESS_BYTES:
         return response

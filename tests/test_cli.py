@@ -1,0 +1,68 @@
+"""The `hms` command: init-db, create-user and seed-demo, each safe to run twice."""
+
+from __future__ import annotations
+
+from werkzeug.security import check_password_hash
+
+from conftest import make_app
+from hms.models import Appointment, Doctor, DoctorAvailability, Patient, Treatment, User
+
+
+def test_init_db_can_run_twice(runner):
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and "Database ready." in result.output
+
+
+def test_create_user_makes_an_admin_who_can_log_in(runner, auth):
+    result = runner.invoke(args=["create-user", "--role", "admin", "--username", "boss",
+                                 "--email", "boss@test.example"],
+                           input="a-long-secret\na-long-secret\n")
+    assert result.exit_code == 0, result.output
+    user = User.get(User.username == "boss")
+    assert user.role == "admin" and check_password_hash(user.password_hash, "a-long-secret")
+    assert auth.login("boss", "a-long-secret").headers["Location"] == "/admin/"
+
+
+def test_create_user_makes_a_doctor_with_a_profile(runner):
+    result = runner.invoke(args=["create-user", "--role", "doctor", "--username", "dr.new",
+                                 "--email", "new@test.example", "--password", "long-enough",
+                                 "--full-name", "Dr New", "--department", "Neurology"])
+    assert result.exit_code == 0, result.output
+    assert Doctor.get(Doctor.full_name == "Dr New").department.name == "Neurology"
+
+
+def test_create_user_refuses_a_taken_username_and_short_password(runner):
+    taken = runner.invoke(args=["create-user", "--role", "admin", "--username", "admin",
+                                "--email", "x@test.example", "--password", "long-enough"])
+    assert taken.exit_code != 0 and "already taken" in taken.output
+    short = runner.invoke(args=["create-user", "--role", "admin", "--username", "newbie",
+                                "--email", "y@test.example", "--password", "short"])
+    assert short.exit_code != 0 and "8 characters" in short.output
+    assert not User.select().where(User.username == "newbie").exists()
+
+
+def test_create_user_cannot_create_patients_or_doctors_without_a_department(runner):
+    result = runner.invoke(args=["create-user", "--role", "doctor", "--username", "dr.x",
+                                 "--email", "x@test.example", "--password", "long-enough"])
+    assert result.exit_code != 0 and "--department" in result.output
+    assert runner.invoke(args=["create-user", "--role", "patient", "--username", "p",
+                               "--email", "p@test.example", "--password", "long-enough"]
+                         ).exit_code != 0
+
+
+def test_seed_demo_fills_a_living_hospital_once(tmp_path, redis_url):
+    app = make_app(tmp_path, redis_url)  # an empty database, without the personas
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and "Demo data created." in first.output
+    assert "anna (patient)" in first.output
+    counts = [m.select().count() for m in (User, Doctor, Patient, Appointment, Treatment,
+                                           DoctorAvailability)]
+    assert Doctor.select().count() == 5 and Treatment.select().count() > 0
+    assert Appointment.select().where(Appointment.status == "booked").count() > 0
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0 and "demo data not added" in second.output
+    assert [m.select().count() for m in (User, Doctor, Patient, Appointment, Treatment,
+                                         DoctorAvailability)] == counts

@@ -1,0 +1,93 @@
+"""Landing pages per role, and who may see an appointment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hms.models import Appointment
+
+PAGES = {"/admin/": {"admin"}, "/doctor/": {"dr.one"}, "/me/": {"pat.one"},
+         "/desk/": {"desk", "admin"}}
+
+
+@pytest.fixture
+def today(app):
+    with app.app_context():
+        from hms.scheduling import clinic_today
+
+        return clinic_today()
+
+
+@pytest.fixture
+def visits(people, today):
+    """Pat One with Dr One today at 09:00 and Pat Two with Dr Two today at 10:00."""
+    one = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                             date=today, time=dt.time(9), reason="Chest pain")
+    two = Appointment.create(patient=people.patient("pat.two"), doctor=people.doctor("dr.two"),
+                             date=today, time=dt.time(10), reason="Rash")
+    return one, two
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("username", ["admin", "dr.one", "pat.one", "desk"])
+def test_each_landing_page_is_for_its_roles_only(client, auth, page, username):
+    auth.login(username)
+    response = client.get(page)
+    assert response.status_code == (200 if username in PAGES[page] else 403)
+
+
+def test_doctor_sees_only_their_own_day(client, auth, visits):
+    auth.login("dr.one")
+    page = client.get("/doctor/").text
+    assert "Pat One" in page and "Chest pain" in page
+    assert "Pat Two" not in page
+
+
+def test_desk_sees_every_doctors_day_in_time_order(client, auth, visits):
+    auth.login("desk")
+    page = client.get("/desk/").text
+    assert page.index("Pat One") < page.index("Pat Two")
+    assert "Dr Ada One" in page and "Dr Bo Two" in page
+
+
+def test_patient_sees_upcoming_appointments_but_not_cancelled_ones(client, auth, visits):
+    one, _ = visits
+    auth.login("pat.one")
+    assert "Dr Ada One" in client.get("/me/").text
+    Appointment.update(status="cancelled").where(Appointment.id == one.id).execute()
+    assert "You have no upcoming appointments." in client.get("/me/").text
+
+
+def test_admin_dashboard_counts_people_and_todays_load(client, auth, visits):
+    auth.login("admin")
+    page = client.get("/admin/").text
+    assert "<strong>2</strong> Active doctors" in page
+    assert "<strong>2</strong> Appointments today" in page
+
+
+@pytest.mark.parametrize("username, which, status", [
+    ("pat.one", 0, 200), ("pat.one", 1, 404),    # another patient's appointment is 404
+    ("dr.one", 0, 200), ("dr.one", 1, 404),      # another doctor's patient is 404
+    ("desk", 1, 200), ("admin", 1, 200),
+])
+def test_appointment_is_shown_to_its_owners_and_the_front_desk(
+        client, auth, visits, username, which, status):
+    auth.login(username)
+    response = client.get(f"/appointments/{visits[which].id}")
+    assert response.status_code == status
+    if status == 200:
+        assert visits[which].reason in response.text
+
+
+def test_appointment_detail_fragment_for_htmx(client, auth, visits):
+    auth.login("pat.one")
+    response = client.get(f"/appointments/{visits[0].id}", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<html" not in response.text
+    assert "Chest pain" in response.text
+
+
+def test_missing_appointment_is_404(client, auth):
+    auth.login("admin")
+    assert client.get("/appointments/999").status_code == 404

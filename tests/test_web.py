@@ -1,0 +1,96 @@
+"""How responses are shaped: page or fragment, Vary, compression, static caching, errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_full_page_for_plain_requests_and_fragment_for_htmx(client, auth):
+    auth.login("pat.one")
+    page = client.get("/me/")
+    fragment = client.get("/me/", headers=HTMX)
+    assert "<html" in page.text and '<section id="upcoming"' in page.text
+    assert "<html" not in fragment.text and fragment.text.lstrip().startswith('<section id="upcoming"')
+    for response in (page, fragment):
+        assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("extra", [{"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}])
+def test_boosted_and_history_restore_requests_get_the_full_page(client, auth, extra):
+    auth.login("pat.one")
+    response = client.get("/me/", headers={**HTMX, **extra})
+    assert "<html" in response.text
+
+
+def test_form_errors_answer_422_so_htmx_swaps_them(client):
+    response = client.post("/login", headers=HTMX, data={})
+    # No CSRF token: refused, and for htmx the message goes to the page's message area.
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#messages"
+    assert "<html" not in response.text
+
+
+def test_html_is_compressed_when_the_browser_accepts_gzip(client):
+    response = client.get("/register", headers={"Accept-Encoding": "gzip, br"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    html = gzip.decompress(response.data).decode()
+    assert "Create your patient account" in html
+    assert len(response.data) < 2500  # a full page stays a few KB compressed
+
+
+def test_nothing_is_compressed_without_accept_encoding(client):
+    response = client.get("/register")
+    assert "Content-Encoding" not in response.headers
+    assert "Create your patient account" in response.text
+
+
+def test_static_files_have_versioned_urls_and_are_cached_for_a_year(client):
+    page = client.get("/login").text
+    css_url = page.split('rel="stylesheet" href="')[1].split('"')[0]
+    assert css_url.startswith("/static/app.css?v=")
+    response = client.get(css_url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "immutable" in response.headers["Cache-Control"]
+    assert b":root" in gzip.decompress(response.data)
+
+
+def test_htmx_is_served_from_static_after_setup(client):
+    page = client.get("/login").text
+    js_url = page.split('<script src="')[1].split('"')[0]
+    response = client.get(js_url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200, "run scripts/setup.sh: it copies htmx into static/"
+    assert len(response.data) < 16_000  # htmx 4 is about 13 KB gzipped
+
+
+def test_unknown_page_is_a_friendly_404_page_or_fragment(client):
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and "<html" in page.text
+    assert "There is nothing here" in page.text
+    fragment = client.get("/no/such/page", headers=HTMX)
+    assert fragment.status_code == 404 and "<html" not in fragment.text
+    assert "There is nothing here" in fragment.text
+
+
+def test_wrong_method_is_405(client):
+    assert client.delete("/login").status_code == 405
+
+
+def test_server_error_is_a_friendly_500_page(app, client):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert "kaput" not in response.text
+
+
+def test_health_check_reports_database_and_redis(client):
+    assert client.get("/healthz").get_json()["redis"] == "ok"
