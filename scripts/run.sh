@@ -16,11 +16,13 @@ source .venv/bin/activate
 pids=()
 stop() {
     local status=$?
+    set +e  # a child's exit status must not end the clean-up early
     trap - EXIT INT TERM
     echo "==> Stopping HMS"
     # Newest first: the web server and the worker, then Redis they talk to.
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null
+        kill "${pids[i]}" 2>/dev/null
+        wait "${pids[i]}" 2>/dev/null
     done
     exit "$status"
 }

@@ -4,9 +4,7 @@ personas (an admin, two doctors, two patients, a receptionist) and a real Redis 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,19 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from hms import create_app
 from hms.accounts import create_staff, register_patient
 from hms.db import db, init_schema
 from hms.models import Doctor, Patient, User
-
-PASSWORD = "correct-horse-42"
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support import PASSWORD, csrf_token, free_port, make_app
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +46,6 @@ def redis_url(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=10)
-
-
-def make_app(tmp_path: Path, redis_url: str, **config):
-    """An app whose instance folder and database live under tmp_path."""
-    return create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE": str(tmp_path / "hms-test.sqlite3"),
-        "REDIS_URL": redis_url,
-        **config,
-    })
 
 
 @pytest.fixture(scope="session")
@@ -133,14 +110,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token a page carries, as a browser would send it back."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 class AuthActions:

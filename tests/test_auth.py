@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD, csrf_token
+from support import PASSWORD, csrf_token
 from hms.db import db
 from hms.models import Patient, User
 

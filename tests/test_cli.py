@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.security import check_password_hash
 
-from conftest import make_app
+from support import make_app
 from hms.models import Appointment, Doctor, DoctorAvailability, Patient, Treatment, User
 
 

@@ -1,0 +1,57 @@
+"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright against a live app server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a threaded Werkzeug server on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _new_tab(browser, js: bool):
+    context = browser.new_context(java_script_enabled=js)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.js_enabled = js
+    return context, tab
+
+
+@pytest.fixture(params=[True, False], ids=["js-on", "js-off"])
+def page(request, browser):
+    """A fresh browser tab, once with JavaScript on and once with it off."""
+    context, tab = _new_tab(browser, request.param)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def js_page(browser):
+    """A fresh browser tab with JavaScript on."""
+    context, tab = _new_tab(browser, True)
+    yield tab
+    context.close()

@@ -1,0 +1,38 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+from hms import create_app
+
+PASSWORD = "correct-horse-42"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_app(tmp_path: Path, redis_url: str, **config):
+    """An app whose instance folder and database live under tmp_path."""
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE": str(tmp_path / "hms-test.sqlite3"),
+        "REDIS_URL": redis_url,
+        **config,
+    })
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a page carries, as a browser would send it back."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)

@@ -1,0 +1,69 @@
+"""The README's run command: Redis, the Huey worker and the web server start with demo data,
+and Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from support import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"run.sh exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.read().decode()
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer in {seconds} s")
+
+
+def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path):
+    web, redis_port = free_port(), free_port()
+    env = {**os.environ, "HMS_SKIP_SETUP": "1", "HMS_INSTANCE_PATH": str(tmp_path),
+           "HMS_PORT": str(web), "HMS_REDIS_PORT": str(redis_port)}
+    env.pop("HMS_REDIS_URL", None)
+    proc = subprocess.Popen(
+        ["bash", "scripts/run.sh"], cwd=ROOT, env=env, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # As in a terminal: Ctrl-C is not ignored, even when the test runner was started in the
+        # background (where the shell ignores SIGINT for it and its children).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        health = _wait_for(f"http://127.0.0.1:{web}/healthz", proc)
+        assert '"redis":"ok"' in health and '"database":"ok"' in health
+        assert "Log in" in _wait_for(f"http://127.0.0.1:{web}/login", proc)
+        worker = subprocess.run(["pgrep", "-f", "huey_consumer tasks.huey"],
+                                capture_output=True, text=True)
+        assert worker.stdout.strip(), "the Huey worker is not running"
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert "Demo logins" in output and "anna (patient)" in output
+    assert "Stopping HMS" in output
+    assert not _listening(web) and not _listening(redis_port)
+    assert (tmp_path / "hms.sqlite3").exists()
