@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
 
-    from hms import auth, db, home, web
+    from hms import appointments, auth, availability, db, doctors, home, web
 
     db.init_app(app)
     csrf.init_app(app)
@@ -49,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(availability.bp)
+    app.register_blueprint(doctors.bp)
+    app.register_blueprint(appointments.bp)
 
     from hms.cli import register_commands
 

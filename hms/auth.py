@@ -29,10 +29,13 @@ LANDING = {
 
 # Each role's navigation: (endpoint, label).
 NAV = {
-    "admin": [("home.admin", "Dashboard"), ("home.desk", "Front desk")],
-    "doctor": [("home.doctor", "Today")],
-    "patient": [("home.patient", "My appointments")],
-    "receptionist": [("home.desk", "Front desk")],
+    "admin": [("home.admin", "Dashboard"), ("home.desk", "Front desk"),
+              ("doctors.index", "Doctors")],
+    "doctor": [("home.doctor", "Today"), ("availability.week", "Availability"),
+               ("availability.plan", "Weekly plan")],
+    "patient": [("home.patient", "Home"), ("doctors.index", "Find a doctor"),
+                ("appointments.mine", "My appointments")],
+    "receptionist": [("home.desk", "Front desk"), ("doctors.index", "Doctors")],
 }
 
 

@@ -13,6 +13,9 @@ DEFAULTS: dict[str, object] = {
     "TIMEZONE": "Europe/London",
     "SLOT_MINUTES": 30,
     "BOOKING_HORIZON_DAYS": 28,
+    # The hours the availability grid shows; slots outside them can still exist.
+    "DAY_START": "08:00",
+    "DAY_END": "18:00",
     "CLINIC_NAME": "HMS General Hospital",
     "CLINIC_ADDRESS": "1 Infirmary Road",
     "SMTP_HOST": "",

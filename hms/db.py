@@ -56,3 +56,11 @@ def init_app(app: Flask) -> None:
     def _close(_exc: BaseException | None) -> None:
         if not db.is_closed():
             db.close()
+
+
+def write_transaction():
+    """A transaction that takes the write lock at once (SQLite's BEGIN IMMEDIATE), so that the
+    checks a booking makes and the row it writes cannot interleave with another writer."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user
 from peewee import fn
 
-from hms.auth import appointment_for, doctor_of, landing_url, patient_of, role_required
+from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
 from hms.db import db
 from hms.models import STATUSES, Appointment, Doctor, Patient, User
@@ -77,14 +77,6 @@ def desk():
     today = clinic_today()
     return render("home/desk.html", "home/_day_list.html", today=today,
                   appointments=list(Appointment.on_day(today)), show_doctor=True)
-
-
-@bp.get("/appointments/<int:appointment_id>")
-@role_required("patient", "doctor", "receptionist", "admin")
-def appointment(appointment_id: int):
-    """One appointment's details, for the people it belongs to and the front desk."""
-    appt = appointment_for(current_user, appointment_id)
-    return render("home/appointment.html", "home/_appointment.html", appt=appt)
 
 
 @bp.get("/healthz")

@@ -1,18 +1,38 @@
-"""The clinic's calendar: wall-clock time in the clinic's zone, slots and opening diaries.
+"""The clinic's calendar and the booking rules: slots, availability, book, reschedule, cancel.
 
-No Flask here beyond reading the configuration: the CLI, tasks and views all use it.
+No Flask here beyond reading the configuration: the CLI, tasks and views all use it. Every
+write that carries a rule runs in `write_transaction()`, so its checks and its write happen
+under one lock; the schema's unique indexes stay the final guarantee.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from peewee import IntegrityError, fn
 
-from hms.db import db
-from hms.models import Doctor, DoctorAvailability, WorkingHours
+from hms.db import write_transaction
+from hms.models import (
+    LIVE_STATUSES,
+    Appointment,
+    Doctor,
+    DoctorAvailability,
+    Patient,
+    User,
+    WorkingHours,
+    utcnow,
+)
 
+NOON = dt.time(12)
+# Statuses a patient or the desk may still move or cancel.
+CANCELLABLE = ("booked", "checked_in")
+MOVABLE = ("booked",)
+
+
+# --- time -------------------------------------------------------------------------------------
 
 def clinic_zone() -> ZoneInfo:
     """The clinic's IANA time zone from configuration."""
@@ -29,6 +49,20 @@ def clinic_today() -> dt.date:
     return clinic_now().date()
 
 
+def horizon_end() -> dt.date:
+    """The last day patients may book."""
+    return clinic_today() + dt.timedelta(days=current_app.config["BOOKING_HORIZON_DAYS"])
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the week a day falls in."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def slot_minutes() -> int:
+    return current_app.config["SLOT_MINUTES"]
+
+
 def slot_times(start: dt.time, end: dt.time, minutes: int) -> list[dt.time]:
     """The slot start times from start (inclusive) while a whole slot fits before end."""
     day = dt.date(2000, 1, 1)
@@ -41,12 +75,222 @@ def slot_times(start: dt.time, end: dt.time, minutes: int) -> list[dt.time]:
     return times
 
 
-def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> int:
-    """Open the slots of the doctor's weekly plan for each day; existing slots stay as they are.
+def grid_times() -> list[dt.time]:
+    """The rows of the availability grid: the clinic's day cut into slots."""
+    start, end = (dt.time.fromisoformat(current_app.config[k]) for k in ("DAY_START", "DAY_END"))
+    return slot_times(start, end, slot_minutes())
 
-    Returns how many slots were added.
-    """
-    minutes = current_app.config["SLOT_MINUTES"]
+
+# --- errors -----------------------------------------------------------------------------------
+
+class SchedulingError(Exception):
+    """A rule refused the change; the message is for the person at the screen."""
+
+    status = 409
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SlotTaken(SchedulingError):
+    """Someone else holds the slot; `nearest` offers the closest free ones instead."""
+
+    def __init__(self, message: str, nearest: list[tuple[dt.date, dt.time]]):
+        super().__init__(message)
+        self.nearest = nearest
+
+
+# --- reading the diary ------------------------------------------------------------------------
+
+def _live_at(doctor_field, date_field, time_field):
+    """A correlated 'a live appointment holds this slot' subquery."""
+    return Appointment.select(Appointment.id).where(
+        Appointment.doctor == doctor_field, Appointment.date == date_field,
+        Appointment.time == time_field, Appointment.status.in_(LIVE_STATUSES))
+
+
+def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None = None,
+               patient: Patient | None = None) -> list[tuple[dt.date, dt.time]]:
+    """The doctor's open, unbooked slots from first to last that are still in the future and
+    within the booking horizon, soonest first; with a patient, only times they are free."""
+    now = clinic_now()
+    last = min(last, horizon_end())
+    slot = DoctorAvailability
+    query = (slot.select(slot.date, slot.time_slot)
+             .where(slot.doctor == doctor, slot.is_available == True,  # noqa: E712
+                    slot.date.between(max(first, now.date()), last),
+                    ~fn.EXISTS(_live_at(slot.doctor, slot.date, slot.time_slot)))
+             .order_by(slot.date, slot.time_slot))
+    if patient is not None:
+        query = query.where(~fn.EXISTS(Appointment.select(Appointment.id).where(
+            Appointment.patient == patient, Appointment.date == slot.date,
+            Appointment.time == slot.time_slot, Appointment.status.in_(LIVE_STATUSES))))
+    found = []
+    for day, time in query.tuples():
+        if dt.datetime.combine(day, time) > now:
+            found.append((day, time))
+            if limit and len(found) == limit:
+                break
+    return found
+
+
+def next_free_slots(doctor: Doctor, limit: int = 6,
+                    patient: Patient | None = None) -> list[tuple[dt.date, dt.time]]:
+    """The doctor's soonest free slots (that the patient, if given, is free for)."""
+    return free_slots(doctor, clinic_today(), horizon_end(), limit, patient)
+
+
+def nearest_free_slots(doctor: Doctor, day: dt.date, time: dt.time,
+                       limit: int = 4) -> list[tuple[dt.date, dt.time]]:
+    """The free slots closest in time to the one asked for (same doctor, within 3 days)."""
+    wanted = dt.datetime.combine(day, time)
+    nearby = free_slots(doctor, day - dt.timedelta(days=3), day + dt.timedelta(days=3))
+    nearby.sort(key=lambda s: abs(dt.datetime.combine(*s) - wanted))
+    return sorted(nearby[:limit])
+
+
+def bookable_days() -> list[dt.date]:
+    """The days a patient may pick from: today to the end of the horizon."""
+    today = clinic_today()
+    return [today + dt.timedelta(days=i) for i in range((horizon_end() - today).days + 1)]
+
+
+@dataclass
+class Cell:
+    """One slot of the availability grid."""
+
+    day: dt.date
+    time: dt.time
+    state: str  # open, closed, booked or past
+    appointment_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.day.isoformat()}T{self.time.strftime('%H:%M')}"
+
+
+@dataclass
+class WeekGrid:
+    """A doctor's week as rows of slot times by columns of days."""
+
+    monday: dt.date
+    days: list[dt.date]
+    times: list[dt.time]
+    cells: dict[tuple[dt.date, dt.time], Cell] = field(default_factory=dict)
+
+    def cell(self, day: dt.date, time: dt.time) -> Cell:
+        return self.cells[(day, time)]
+
+
+def week_grid(doctor: Doctor, monday: dt.date) -> WeekGrid:
+    """The doctor's diary for one week, each slot open, closed, booked or past."""
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    open_slots = {(d, t): ok for d, t, ok in DoctorAvailability.select(
+        DoctorAvailability.date, DoctorAvailability.time_slot, DoctorAvailability.is_available
+    ).where(DoctorAvailability.doctor == doctor,
+            DoctorAvailability.date.between(days[0], days[-1])).tuples()}
+    booked = {(d, t): i for d, t, i in Appointment.select(
+        Appointment.date, Appointment.time, Appointment.id
+    ).where(Appointment.doctor == doctor, Appointment.date.between(days[0], days[-1]),
+            Appointment.status.in_(LIVE_STATUSES)).tuples()}
+    times = sorted(set(grid_times()) | {t for _, t in open_slots} | {t for _, t in booked})
+    now = clinic_now()
+    grid = WeekGrid(monday, days, times)
+    for day in days:
+        for time in times:
+            grid.cells[(day, time)] = cell_state(day, time, open_slots.get((day, time), False),
+                                                 booked.get((day, time)), now)
+    return grid
+
+
+def cell_state(day: dt.date, time: dt.time, is_open: bool, appointment_id: int | None,
+               now: dt.datetime) -> Cell:
+    if appointment_id:
+        return Cell(day, time, "booked", appointment_id)
+    if dt.datetime.combine(day, time) <= now:
+        return Cell(day, time, "past")
+    return Cell(day, time, "open" if is_open else "closed")
+
+
+def read_cell(doctor: Doctor, day: dt.date, time: dt.time) -> Cell:
+    """One slot's current state."""
+    row = DoctorAvailability.get_or_none(doctor=doctor, date=day, time_slot=time)
+    booked = _live_at(doctor.id, day, time).scalar()
+    return cell_state(day, time, bool(row and row.is_available), booked, clinic_now())
+
+
+# --- changing the diary -----------------------------------------------------------------------
+
+def _set_open(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> None:
+    (DoctorAvailability.insert(doctor=doctor, date=day, time_slot=time, is_available=is_open)
+     .on_conflict(conflict_target=[DoctorAvailability.doctor, DoctorAvailability.date,
+                                   DoctorAvailability.time_slot],
+                  update={DoctorAvailability.is_available: is_open})
+     .execute())
+
+
+def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell:
+    """Open or close one slot. Closing a slot that a live appointment holds is refused."""
+    if dt.datetime.combine(day, time) <= clinic_now():
+        raise SchedulingError("That time has passed; past slots cannot be changed.")
+    with write_transaction():
+        if not is_open and _live_at(doctor.id, day, time).exists():
+            raise SchedulingError(
+                f"{day:%a %d %b} {time:%H:%M} holds an appointment. Move or cancel the "
+                "appointment first; the slot stays open until then.")
+        _set_open(doctor, day, time, is_open)
+    return read_cell(doctor, day, time)
+
+
+def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]], is_open: bool) -> tuple[int, int]:
+    """Open or close many slots at once. Past slots are left alone, and so (when closing) are
+    slots holding appointments. Returns (changed, kept because booked)."""
+    now = clinic_now()
+    changed = kept = 0
+    with write_transaction():
+        for day, time in slots:
+            if dt.datetime.combine(day, time) <= now:
+                continue
+            if not is_open and _live_at(doctor.id, day, time).exists():
+                kept += 1
+                continue
+            _set_open(doctor, day, time, is_open)
+            changed += 1
+    return changed, kept
+
+
+def bulk_slots(grid: WeekGrid, scope: str, day: dt.date | None = None) -> list[tuple[dt.date, dt.time]]:
+    """The slots of a week a bulk action covers: one day, all mornings or all afternoons."""
+    if scope == "day":
+        return [(day, t) for t in grid.times]
+    if scope == "mornings":
+        return [(d, t) for d in grid.days for t in grid.times if t < NOON]
+    if scope == "afternoons":
+        return [(d, t) for d in grid.days for t in grid.times if t >= NOON]
+    raise ValueError(scope)
+
+
+def copy_previous_week(doctor: Doctor, monday: dt.date) -> tuple[int, int]:
+    """Give this week the open/closed pattern of the week before (future slots only; booked
+    slots stay open). Returns (changed, kept because booked)."""
+    before = monday - dt.timedelta(days=7)
+    pattern = {(d + dt.timedelta(days=7), t) for d, t in DoctorAvailability.select(
+        DoctorAvailability.date, DoctorAvailability.time_slot
+    ).where(DoctorAvailability.doctor == doctor, DoctorAvailability.is_available == True,  # noqa: E712
+            DoctorAvailability.date.between(before, before + dt.timedelta(days=6))).tuples()}
+    grid = week_grid(doctor, monday)
+    to_open = sorted(pattern)
+    to_close = [k for k, c in grid.cells.items() if c.state == "open" and k not in pattern]
+    opened, _ = set_slots(doctor, to_open, True)
+    closed, kept = set_slots(doctor, to_close, False)
+    return opened + closed, kept
+
+
+def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> int:
+    """Open the slots of the doctor's weekly plan for each day from first_day on. Slots that
+    already exist, open or closed, stay as they are. Returns how many slots were added."""
+    minutes = slot_minutes()
     plan = list(WorkingHours.select().where(WorkingHours.doctor == doctor))
     rows = []
     for offset in range(days):
@@ -59,8 +303,128 @@ def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> in
                 ]
     if not rows:
         return 0
-    with db.atomic():
-        before = DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).count()
+    with write_transaction():
+        count = DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).count
+        before = count()
         DoctorAvailability.insert_many(rows).on_conflict_ignore().execute()
-        after = DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).count()
-    return after - before
+        return count() - before
+
+
+def open_slots_from_plans() -> int:
+    """Open every active doctor's planned slots from today to the end of the booking horizon:
+    new weeks fill themselves. Returns how many slots were added."""
+    today = clinic_today()
+    days = (horizon_end() - today).days + 1
+    doctors = Doctor.select().join(User).where(User.is_active == True)  # noqa: E712
+    return sum(open_week_from_plan(doctor, today, days) for doctor in doctors)
+
+
+def replace_plan(doctor: Doctor, periods: list[tuple[int, dt.time, dt.time]]) -> int:
+    """Replace the doctor's weekly plan and open its slots up to the horizon. Returns how many
+    slots were added."""
+    with write_transaction():
+        WorkingHours.delete().where(WorkingHours.doctor == doctor).execute()
+        for weekday, start, end in periods:
+            WorkingHours.create(doctor=doctor, weekday=weekday, start_time=start, end_time=end)
+    today = clinic_today()
+    return open_week_from_plan(doctor, today, (horizon_end() - today).days + 1)
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+def _check_slot(doctor: Doctor, day: dt.date, time: dt.time) -> None:
+    """Refuse a slot that cannot be booked, with the reason a patient can act on."""
+    if not doctor.user.is_active:
+        raise SchedulingError(f"{doctor.full_name} is not taking appointments.")
+    if dt.datetime.combine(day, time) <= clinic_now():
+        raise SchedulingError("That time has already passed. Please pick a later slot.")
+    if day > horizon_end():
+        raise SchedulingError(
+            f"Appointments can be booked up to {current_app.config['BOOKING_HORIZON_DAYS']} "
+            "days ahead.")
+    if not DoctorAvailability.select().where(
+            DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
+            DoctorAvailability.time_slot == time,
+            DoctorAvailability.is_available == True).exists():  # noqa: E712
+        raise SchedulingError(f"{doctor.full_name} does not see patients at that time.")
+    if _live_at(doctor.id, day, time).exists():
+        raise _taken(doctor, day, time)
+
+
+def _taken(doctor: Doctor, day: dt.date, time: dt.time) -> SlotTaken:
+    return SlotTaken("Sorry, that slot was just taken. Here are the nearest free ones.",
+                     nearest_free_slots(doctor, day, time))
+
+
+def _check_patient_free(patient: Patient, day: dt.date, time: dt.time) -> None:
+    if Appointment.select().where(Appointment.patient == patient, Appointment.date == day,
+                                  Appointment.time == time,
+                                  Appointment.status.in_(LIVE_STATUSES)).exists():
+        raise SchedulingError("You already have an appointment at that time.")
+
+
+def _insert(doctor: Doctor, day: dt.date, time: dt.time, **values) -> Appointment:
+    try:
+        with write_transaction():  # a savepoint when nested: a refusal undoes only this insert
+            return Appointment.create(doctor=doctor, date=day, time=time, **values)
+    except IntegrityError:
+        # The schema's guarantee caught what the checks could not see.
+        if _live_at(doctor.id, day, time).exists():
+            raise _taken(doctor, day, time) from None
+        raise SchedulingError("You already have an appointment at that time.") from None
+
+
+def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.time,
+                     reason: str, by: User) -> Appointment:
+    """Book a free slot for a patient, or raise SchedulingError saying why not."""
+    with write_transaction():
+        _check_slot(doctor, day, time)
+        _check_patient_free(patient, day, time)
+        return _insert(doctor, day, time, patient=patient, reason=reason.strip(), booked_by=by)
+
+
+def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time,
+                           by: User) -> Appointment:
+    """Move a booked appointment to another free slot of the same doctor, in one transaction.
+    The old one is marked rescheduled (freeing its slot); the new one records which it replaced."""
+    with write_transaction():
+        old = Appointment.get_by_id(appointment.id)  # fresh, under the lock
+        if old.status not in MOVABLE:
+            raise SchedulingError(f"A {old.status.replace('_', ' ')} appointment cannot be "
+                                  "rescheduled.")
+        if dt.datetime.combine(old.date, old.time) <= clinic_now():
+            raise SchedulingError("This appointment has already started; it cannot be moved.")
+        if (old.date, old.time) == (day, time):
+            raise SchedulingError("That is the appointment's current time. Pick another slot.")
+        _check_slot(old.doctor, day, time)
+        old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utcnow(), by
+        old.save()
+        _check_patient_free(old.patient, day, time)
+        return _insert(old.doctor, day, time, patient=old.patient, reason=old.reason,
+                       booked_by=by, rescheduled_from=old)
+
+
+def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> Appointment:
+    """Cancel a live appointment (softly: who, when, why); its slot frees at once."""
+    with write_transaction():
+        appt = Appointment.get_by_id(appointment.id)
+        if appt.status not in CANCELLABLE:
+            raise SchedulingError(f"A {appt.status.replace('_', ' ')} appointment cannot be "
+                                  "cancelled.")
+        if dt.datetime.combine(appt.date, appt.time) <= clinic_now():
+            raise SchedulingError("This appointment has already started; it cannot be cancelled.")
+        appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", utcnow(), by
+        appt.cancel_reason = reason.strip() or None
+        appt.save()
+    return appt
+
+
+def doctor_directory(query: str = "", department_id: int | None = None):
+    """Active doctors, optionally filtered by name and specialization."""
+    doctors = Doctor.bookable()
+    if query:
+        doctors = doctors.where(Doctor.full_name.contains(query.strip()))
+    if department_id:
+        doctors = doctors.where(Doctor.department == department_id)
+    return doctors
+

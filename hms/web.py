@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import logging
@@ -118,10 +119,17 @@ def _handle_unexpected(error: Exception) -> Response:
     return _error_response(500, "Server error", MESSAGES[500])
 
 
+def slot_label(key: str) -> str:
+    """'2026-11-24T09:00' → 'Tuesday 24 November at 09:00'."""
+    at = dt.datetime.fromisoformat(key)
+    return f"{at:%A %-d %B} at {at:%H:%M}"
+
+
 def init_app(app: Flask) -> None:
     """Install the response shaping and the friendly error pages."""
     app.after_request(_after_request)
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.filters["slot_label"] = slot_label
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,78 @@
+"""The doctor directory, each doctor's page, and the slot picker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, request, url_for
+from flask_login import current_user
+
+from hms.auth import patient_of, role_required
+from hms.models import Department, Doctor
+from hms.scheduling import bookable_days, clinic_today, doctor_directory, free_slots, \
+    next_free_slots
+from hms.web import render
+
+bp = Blueprint("doctors", __name__, url_prefix="/doctors")
+
+BOOKERS = ("patient", "receptionist", "admin")
+
+
+@bp.get("/")
+@role_required(*BOOKERS)
+def index():
+    """Active doctors, searchable by name as you type and filterable by specialization."""
+    q = request.args.get("q", "").strip()[:80]
+    department = request.args.get("department", type=int)
+    doctors = list(doctor_directory(q, department))
+    return render("doctors/index.html", "doctors/_list.html", doctors=doctors, q=q,
+                  department=department, departments=list(Department.select().order_by(
+                      Department.name)))
+
+
+def bookable_doctor(doctor_id: int) -> Doctor:
+    """An active doctor, or 404: deactivated doctors are not in the directory."""
+    doctor = doctor_directory().where(Doctor.id == doctor_id).first()
+    if doctor is None:
+        abort(404)
+    return doctor
+
+
+def picked_day(value: str | None) -> dt.date:
+    """The day asked for in the picker: one of the bookable days, today by default."""
+    days = bookable_days()
+    if not value:
+        return days[0]
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        abort(404)
+    if day not in days:
+        abort(404)
+    return day
+
+
+@bp.get("/<int:doctor_id>")
+@role_required(*BOOKERS)
+def show(doctor_id: int):
+    """A doctor's page: experience, about, the next free slots and the slot picker."""
+    doctor = bookable_doctor(doctor_id)
+    day = picked_day(request.args.get("date"))
+    patient = patient_of(current_user) if current_user.role == "patient" else None
+    return render("doctors/show.html", "doctors/_picker.html", doctor=doctor,
+                  soonest=next_free_slots(doctor, patient=patient),
+                  **picker(doctor, day, patient=patient))
+
+
+def picker(doctor: Doctor, day: dt.date, appointment=None, patient=None) -> dict:
+    """What the slot picker shows: the bookable days and the doctor's free slots on one day
+    (that the patient is free for). With an appointment, the slots to move it to."""
+    if appointment:
+        here = pick = url_for("appointments.reschedule", appointment_id=appointment.id)
+    else:
+        here = url_for("doctors.show", doctor_id=doctor.id)
+        pick = url_for("appointments.book", doctor_id=doctor.id)
+    return {"day": day, "days": bookable_days(), "picker_url": here, "pick_url": pick,
+            "slots": [t for _, t in free_slots(doctor, day, day, patient=patient)],
+            "today": clinic_today()}
+
