@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import redis
 
 from hms.accounts import create_staff, register_patient
 from hms.db import db, init_schema
-from hms.models import Doctor, Patient, User
+from hms.models import Doctor, DoctorAvailability, Patient, User
+from hms.scheduling import clinic_today
 from support import PASSWORD, csrf_token, free_port, make_app
 
 
@@ -131,3 +133,37 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a threaded Werkzeug server on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+MORNING = [dt.time(9), dt.time(9, 30), dt.time(10), dt.time(10, 30), dt.time(11), dt.time(11, 30)]
+
+
+@pytest.fixture
+def tomorrow(app) -> dt.date:
+    """Tomorrow at the clinic: every slot of that day is in the future, whatever the hour."""
+    with app.app_context():
+        return clinic_today() + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def diary(people, tomorrow) -> dt.date:
+    """Dr One and Dr Two each have six open slots, 09:00 to 12:00, on each of the seven days
+    from tomorrow. Returns tomorrow."""
+    rows = [{"doctor": people.doctor(name).id, "date": tomorrow + dt.timedelta(days=d),
+             "time_slot": t, "is_available": True}
+            for name in ("dr.one", "dr.two") for d in range(7) for t in MORNING]
+    DoctorAvailability.insert_many(rows).execute()
+    return tomorrow
