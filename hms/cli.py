@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(open_slots_command)
 
 
 @click.command("init-db")
@@ -62,6 +63,17 @@ def seed_demo_command() -> None:
                else "The database already has accounts; demo data not added.")
     click.echo(f"Demo logins (password {DEMO_PASSWORD!r} for all): admin, dr.grey (doctor), "
                "dr.house (doctor), anna (patient), ben (patient), desk (receptionist)")
+
+
+@click.command("open-slots")
+@with_appcontext
+def open_slots_command() -> None:
+    """Open every active doctor's weekly-plan slots up to the booking horizon (the worker
+    does this every hour)."""
+    from hms.scheduling import open_slots_from_plans
+
+    with db.connection_context():
+        click.echo(f"{open_slots_from_plans()} slots opened.")
 
 
 def _create_app(*_args, **_kwargs) -> Flask:

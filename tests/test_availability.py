@@ -1,0 +1,158 @@
+"""The doctor's availability screens: week grid, toggles, bulk actions and the weekly plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hms.models import Appointment, DoctorAvailability, WorkingHours
+from support import csrf_token
+
+HTMX = {"HX-Request": "true"}
+
+
+def _slot(people, day, time):
+    return DoctorAvailability.get(doctor=people.doctor("dr.one"), date=day, time_slot=time)
+
+
+@pytest.fixture
+def doctor_client(client, auth):
+    auth.login("dr.one")
+    return client
+
+
+def _token(client, diary):
+    return csrf_token(client.get(f"/availability/?week={diary.isoformat()}").text)
+
+
+def test_week_grid_shows_the_doctors_slots(doctor_client, diary):
+    page = doctor_client.get(f"/availability/?week={diary.isoformat()}")
+    assert page.status_code == 200
+    key = f"{diary.isoformat()}T09:00"
+    assert f'value="close {key}"' in page.text          # open: the button closes it
+    assert f'value="open {diary.isoformat()}T17:00"' in page.text  # never opened: closed
+
+
+@pytest.mark.parametrize("week", ["2001-01-01", "2999-01-01", "not-a-date"])
+def test_weeks_outside_this_week_to_the_horizon_are_404(doctor_client, week):
+    assert doctor_client.get(f"/availability/?week={week}").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["pat.one", "desk", "admin"])
+def test_only_doctors_have_an_availability_grid(client, auth, username):
+    auth.login(username)
+    assert client.get("/availability/").status_code == 403
+    assert client.get("/availability/plan").status_code == 403
+
+
+def test_toggle_with_htmx_swaps_one_cell(doctor_client, people, diary):
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/slot", headers=HTMX, data={
+        "csrf_token": token, "slot": f"close {diary.isoformat()}T09:00"})
+    assert response.status_code == 200
+    assert response.text.startswith("<button") and 'class="cell closed"' in response.text
+    assert "<table" not in response.text
+    assert not _slot(people, diary, dt.time(9)).is_available
+
+
+def test_toggle_without_js_redirects_back_to_the_week(doctor_client, people, diary):
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/slot", data={
+        "csrf_token": token, "slot": f"open {diary.isoformat()}T15:00"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"week={(diary - dt.timedelta(days=diary.weekday())).isoformat()}")
+    assert _slot(people, diary, dt.time(15)).is_available
+
+
+def test_closing_a_booked_slot_is_refused_with_a_message(doctor_client, people, diary):
+    Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                       date=diary, time=dt.time(9), reason="x")
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/slot", headers=HTMX, data={
+        "csrf_token": token, "slot": f"close {diary.isoformat()}T09:00"})
+    assert response.status_code == 409
+    assert "holds an appointment" in response.text and 'hx-swap-oob' in response.text
+    assert _slot(people, diary, dt.time(9)).is_available
+    plain = doctor_client.post("/availability/slot", follow_redirects=True, data={
+        "csrf_token": token, "slot": f"close {diary.isoformat()}T09:00"})
+    assert "holds an appointment" in plain.text
+
+
+@pytest.mark.parametrize("slot", ["close yesterday", "shut 2030-01-01T09:00", ""])
+def test_malformed_toggle_is_400(doctor_client, diary, slot):
+    token = _token(doctor_client, diary)
+    assert doctor_client.post("/availability/slot", data={
+        "csrf_token": token, "slot": slot}).status_code == 400
+
+
+def test_bulk_close_mornings_keeps_booked_slots_and_says_so(doctor_client, people, diary):
+    Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                       date=diary, time=dt.time(10), reason="x")
+    monday = diary - dt.timedelta(days=diary.weekday())
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/bulk", headers=HTMX, data={
+        "csrf_token": token, "week": monday.isoformat(), "action": "close mornings"})
+    assert response.status_code == 200 and response.text.startswith('<section id="grid"')
+    assert "holds an appointment and was left open" in response.text
+    assert _slot(people, diary, dt.time(10)).is_available
+    assert not _slot(people, diary, dt.time(9)).is_available
+
+
+def test_bulk_open_a_day_without_js(doctor_client, people, diary):
+    monday = diary - dt.timedelta(days=diary.weekday())
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/bulk", data={
+        "csrf_token": token, "week": monday.isoformat(),
+        "action": f"open day {diary.isoformat()}"}, follow_redirects=True)
+    assert response.status_code == 200 and "slots updated" in response.text
+    assert _slot(people, diary, dt.time(17, 30)).is_available  # the grid's whole day
+
+
+def test_bulk_refuses_unknown_actions_and_days_of_other_weeks(doctor_client, diary):
+    monday = diary - dt.timedelta(days=diary.weekday())
+    token = _token(doctor_client, diary)
+    for action in ["delete everything", f"open day {(monday + dt.timedelta(days=9)).isoformat()}"]:
+        assert doctor_client.post("/availability/bulk", data={
+            "csrf_token": token, "week": monday.isoformat(), "action": action}).status_code == 400
+
+
+def test_copy_previous_week_repeats_its_pattern(doctor_client, people, diary):
+    next_monday = diary - dt.timedelta(days=diary.weekday()) + dt.timedelta(days=7)
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/bulk", data={
+        "csrf_token": token, "week": next_monday.isoformat(), "action": "copy previous"})
+    assert response.status_code == 303
+    same_day_next_week = diary + dt.timedelta(days=7)  # beyond the diary fixture's days
+    assert _slot(people, same_day_next_week, dt.time(9)).is_available
+    assert not DoctorAvailability.select().where(
+        DoctorAvailability.date == same_day_next_week, DoctorAvailability.time_slot == dt.time(15),
+        DoctorAvailability.is_available == True).exists()  # noqa: E712
+
+
+def test_weekly_plan_saves_and_opens_slots(doctor_client, people, tomorrow):
+    page = doctor_client.get("/availability/plan")
+    data = {"csrf_token": csrf_token(page.text)}
+    for d in range(5):
+        data |= {f"d{d}_start1": "09:00", f"d{d}_end1": "12:00",
+                 f"d{d}_start2": "13:00", f"d{d}_end2": "16:00"}
+    response = doctor_client.post("/availability/plan", data=data, follow_redirects=True)
+    assert response.status_code == 200 and "Weekly plan saved" in response.text
+    assert WorkingHours.select().where(WorkingHours.doctor == people.doctor("dr.one")).count() == 10
+    assert 'value="13:00"' in response.text
+    assert DoctorAvailability.select().where(DoctorAvailability.time_slot == dt.time(15, 30)).exists()
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"d0_start1": "12:00", "d0_end1": "09:00"}, "must end after it starts"),
+    ({"d0_start1": "09:00"}, "Give both a start and an end time"),
+    ({"d0_start1": "09:00", "d0_end1": "12:00", "d0_start2": "11:00", "d0_end2": "14:00"},
+     "overlap"),
+])
+def test_weekly_plan_refuses_bad_periods_beside_the_day(doctor_client, people, fields, message):
+    page = doctor_client.get("/availability/plan")
+    response = doctor_client.post("/availability/plan",
+                                  data={"csrf_token": csrf_token(page.text), **fields})
+    assert response.status_code == 422
+    assert 'id="d0-error"' in response.text and message in response.text
+    assert WorkingHours.select().count() == 0

@@ -1,0 +1,40 @@
+"""Background tasks, run in-process (Huey's immediate mode) against the test database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import tasks
+from hms.models import DoctorAvailability, WorkingHours
+
+
+@pytest.fixture
+def worker_app(app):
+    """What the worker's start-up hook does: the task module holds the app."""
+    tasks.huey.immediate = True
+    tasks.app = app
+    yield app
+    tasks.app = None
+    tasks.huey.immediate = False
+
+
+def test_hourly_job_opens_planned_slots_up_to_the_horizon(worker_app, people):
+    doctor = people.doctor("dr.one")
+    for weekday in range(7):
+        WorkingHours.create(doctor=doctor, weekday=weekday, start_time=dt.time(9),
+                            end_time=dt.time(10))
+    added = tasks.open_planned_slots.call_local()
+    # Two slots a day from today to the horizon (28 days ahead by default): 29 days.
+    assert added == 2 * 29
+    assert DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).count() == 58
+    assert tasks.open_planned_slots.call_local() == 0  # idempotent
+
+
+def test_open_slots_command(runner, people):
+    WorkingHours.create(doctor=people.doctor("dr.two"), weekday=0, start_time=dt.time(9),
+                        end_time=dt.time(9, 30))
+    result = runner.invoke(args=["open-slots"])
+    assert result.exit_code == 0 and "slots opened." in result.output
+    assert DoctorAvailability.select().count() >= 4  # at least one Monday in 29 days
