@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from flask import current_app
+
 from hms.accounts import create_staff, register_patient
 from hms.db import db
 from hms.models import Appointment, Department, Doctor, DoctorAvailability, Treatment, User, \
@@ -79,7 +81,9 @@ def _book_visits(doctors: list[Doctor], patients: list) -> None:
     now = clinic_now()
     today = now.date()
     for doctor in doctors:
-        open_week_from_plan(doctor, today - dt.timedelta(days=14), days=22)
+        # Two weeks of history, and the plan opened up to the booking horizon.
+        open_week_from_plan(doctor, today - dt.timedelta(days=14),
+                            days=15 + current_app.config["BOOKING_HORIZON_DAYS"])
     admin = User.get(User.username == "admin")
     for i, patient in enumerate(patients):
         busy: set = set()  # the patient's own times: nobody is in two rooms at once
