@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user

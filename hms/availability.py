@@ -125,8 +125,9 @@ def bulk():
                                   is_open)
     message = f"{changed} slot{'' if changed == 1 else 's'} updated."
     if kept:
-        message += (f" {kept} slot{' holds an appointment and was' if kept == 1 else 's hold appointments and were'}"
-                    " left open: move or cancel those appointments first.")
+        held = "slot holds an appointment and was" if kept == 1 else \
+            "slots hold appointments and were"
+        message += f" {kept} {held} left open: move or cancel those appointments first."
     if wants_fragment():
         return _week_page(monday, message=message)
     flash(message, "error" if kept else "success")

@@ -47,7 +47,8 @@ def create_user_command(role, username, email, password, full_name, department) 
         with db.connection_context():
             user = create_staff(role, username, email, password, full_name, department)
     except IntegrityError:
-        raise click.ClickException(f"The username {username!r} or that email is already taken.")
+        raise click.ClickException(
+            f"The username {username!r} or that email is already taken.") from None
     click.echo(f"Created {role} {user.username!r} (user id {user.id}).")
 
 

@@ -9,8 +9,15 @@ from flask import current_app
 
 from hms.accounts import create_staff, register_patient
 from hms.db import db
-from hms.models import Appointment, Department, Doctor, DoctorAvailability, Treatment, User, \
-    WorkingHours
+from hms.models import (
+    Appointment,
+    Department,
+    Doctor,
+    DoctorAvailability,
+    Treatment,
+    User,
+    WorkingHours,
+)
 from hms.scheduling import clinic_now, open_week_from_plan
 
 DEMO_PASSWORD = "demo-pass-123"

@@ -9,8 +9,13 @@ from flask_login import current_user
 
 from hms.auth import patient_of, role_required
 from hms.models import Department, Doctor
-from hms.scheduling import bookable_days, clinic_today, doctor_directory, free_slots, \
-    next_free_slots
+from hms.scheduling import (
+    bookable_days,
+    clinic_today,
+    doctor_directory,
+    free_slots,
+    next_free_slots,
+)
 from hms.web import render
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")

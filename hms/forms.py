@@ -13,7 +13,8 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp,
 from hms.models import GENDERS, User
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes or underscores.")
-EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address like name@example.org.")
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+               message="Enter an email address like name@example.org.")
 PHONE = Regexp(r"^\+?[0-9 ()-]{6,20}$", message="Enter a phone number of 6 to 20 digits.")
 
 

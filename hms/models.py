@@ -122,7 +122,8 @@ class Doctor(BaseModel):
     user = ForeignKeyField(User, unique=True, on_delete="RESTRICT", backref="doctor_profile")
     full_name = CharField(max_length=120)
     department = ForeignKeyField(Department, on_delete="RESTRICT", backref="doctors")
-    experience_years = IntegerField(default=0, constraints=[Check("experience_years BETWEEN 0 AND 70")])
+    experience_years = IntegerField(default=0,
+                                    constraints=[Check("experience_years BETWEEN 0 AND 70")])
     about = TextField(default="")
 
     @classmethod
@@ -195,7 +196,8 @@ class Appointment(BaseModel):
             cls.select(cls, Doctor, Department)
             .join(Doctor)
             .join(Department)
-            .where(cls.patient == patient, cls.date >= today, cls.status.in_(("booked", "checked_in")))
+            .where(cls.patient == patient, cls.date >= today,
+                   cls.status.in_(("booked", "checked_in")))
             .order_by(cls.date, cls.time)
         )
 

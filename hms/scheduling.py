@@ -243,7 +243,8 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
     return read_cell(doctor, day, time)
 
 
-def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]], is_open: bool) -> tuple[int, int]:
+def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
+              is_open: bool) -> tuple[int, int]:
     """Open or close many slots at once. Past slots are left alone, and so (when closing) are
     slots holding appointments. Returns (changed, kept because booked)."""
     now = clinic_now()
@@ -260,7 +261,8 @@ def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]], is_open: boo
     return changed, kept
 
 
-def bulk_slots(grid: WeekGrid, scope: str, day: dt.date | None = None) -> list[tuple[dt.date, dt.time]]:
+def bulk_slots(grid: WeekGrid, scope: str,
+               day: dt.date | None = None) -> list[tuple[dt.date, dt.time]]:
     """The slots of a week a bulk action covers: one day, all mornings or all afternoons."""
     if scope == "day":
         return [(day, t) for t in grid.times]

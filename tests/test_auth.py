@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from support import PASSWORD, csrf_token
 from hms.db import db
 from hms.models import Patient, User
+from support import PASSWORD, csrf_token
 
 GOOD = {
     "full_name": "Nora New", "gender": "female", "dob": "1990-03-04",

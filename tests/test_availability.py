@@ -61,7 +61,8 @@ def test_toggle_without_js_redirects_back_to_the_week(doctor_client, people, dia
     response = doctor_client.post("/availability/slot", data={
         "csrf_token": token, "slot": f"open {diary.isoformat()}T15:00"})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"week={(diary - dt.timedelta(days=diary.weekday())).isoformat()}")
+    monday = diary - dt.timedelta(days=diary.weekday())
+    assert response.headers["Location"].endswith(f"week={monday.isoformat()}")
     assert _slot(people, diary, dt.time(15)).is_available
 
 
@@ -138,9 +139,11 @@ def test_weekly_plan_saves_and_opens_slots(doctor_client, people, tomorrow):
                  f"d{d}_start2": "13:00", f"d{d}_end2": "16:00"}
     response = doctor_client.post("/availability/plan", data=data, follow_redirects=True)
     assert response.status_code == 200 and "Weekly plan saved" in response.text
-    assert WorkingHours.select().where(WorkingHours.doctor == people.doctor("dr.one")).count() == 10
+    plan = WorkingHours.select().where(WorkingHours.doctor == people.doctor("dr.one"))
+    assert plan.count() == 10
     assert 'value="13:00"' in response.text
-    assert DoctorAvailability.select().where(DoctorAvailability.time_slot == dt.time(15, 30)).exists()
+    assert DoctorAvailability.select().where(
+        DoctorAvailability.time_slot == dt.time(15, 30)).exists()
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -76,7 +76,8 @@ def test_picker_fragment_lists_only_free_times_and_stays_small(patient_client, p
 
 @pytest.mark.parametrize("date", ["2001-01-01", "2999-12-31", "soon"])
 def test_picker_refuses_days_outside_the_horizon(patient_client, people, date):
-    assert patient_client.get(f"/doctors/{people.doctor('dr.one').id}?date={date}").status_code == 404
+    doctor = people.doctor("dr.one")
+    assert patient_client.get(f"/doctors/{doctor.id}?date={date}").status_code == 404
 
 
 def test_doctors_cannot_use_the_directory(client, auth, people):
@@ -144,7 +145,8 @@ def test_booking_without_csrf_is_refused(patient_client, people, diary):
 
 
 def test_booking_page_is_get_post_only(patient_client, people):
-    assert patient_client.delete(f"/appointments/book/{people.doctor('dr.one').id}").status_code == 405
+    doctor = people.doctor("dr.one")
+    assert patient_client.delete(f"/appointments/book/{doctor.id}").status_code == 405
 
 
 # --- my appointments, reschedule, cancel ------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from werkzeug.security import check_password_hash
 
-from support import make_app
 from hms.models import Appointment, Doctor, DoctorAvailability, Patient, Treatment, User
+from support import make_app
 
 
 def test_init_db_can_run_twice(runner):
