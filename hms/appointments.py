@@ -132,7 +132,12 @@ def reschedule(appointment_id: int):
             return redirect(url_for(".detail", appointment_id=moved.id), 303)
     elif appt.status not in MOVABLE:
         error, status = f"A {appt.status.replace('_', ' ')} appointment cannot be rescheduled.", 409
-    day = slot[0] if slot and slot[0] in bookable_days() else picked_day(values.get("date"))
+    # The picker opens on the day asked for, else the chosen slot's, else the appointment's.
+    if values.get("date"):
+        day = picked_day(values.get("date"))
+    else:
+        near = slot[0] if slot else appt.date
+        day = near if near in bookable_days() else picked_day(None)
     return render("appointments/reschedule.html", "doctors/_picker.html", status=status,
                   appt=appt, slot=slot if not error else None, error=error,
                   doctor=appt.doctor,

@@ -85,7 +85,7 @@ def toggle():
     if wants_fragment():
         return render("availability/_cell.html", "availability/_cell.html",
                       status=error.status if error else 200, cell=cell,
-                      message=error.message if error else None)
+                      cell_error=error.message if error else None)
     if error:
         flash(error.message, "error")
     return redirect(url_for(".week", week=week_start(day).isoformat()), 303)

@@ -246,12 +246,16 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
 def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
               is_open: bool) -> tuple[int, int]:
     """Open or close many slots at once. Past slots are left alone, and so (when closing) are
-    slots holding appointments. Returns (changed, kept because booked)."""
+    slots holding appointments. Returns (slots whose state changed, kept because booked)."""
     now = clinic_now()
     changed = kept = 0
     with write_transaction():
+        days = {day for day, _ in slots}
+        current = {(d, t): ok for d, t, ok in DoctorAvailability.select(
+            DoctorAvailability.date, DoctorAvailability.time_slot, DoctorAvailability.is_available
+        ).where(DoctorAvailability.doctor == doctor, DoctorAvailability.date.in_(days)).tuples()}
         for day, time in slots:
-            if dt.datetime.combine(day, time) <= now:
+            if dt.datetime.combine(day, time) <= now or current.get((day, time), False) == is_open:
                 continue
             if not is_open and _live_at(doctor.id, day, time).exists():
                 kept += 1

@@ -159,3 +159,19 @@ def test_weekly_plan_refuses_bad_periods_beside_the_day(doctor_client, people, f
     assert response.status_code == 422
     assert 'id="d0-error"' in response.text and message in response.text
     assert WorkingHours.select().count() == 0
+
+
+def test_bulk_counts_only_slots_that_changed_and_sends_its_message_once(
+        doctor_client, people, diary):
+    Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                       date=diary, time=dt.time(10), reason="x")
+    monday = diary - dt.timedelta(days=diary.weekday())
+    token = _token(doctor_client, diary)
+    data = {"csrf_token": token, "week": monday.isoformat(),
+            "action": f"close day {diary.isoformat()}"}
+    first = doctor_client.post("/availability/bulk", headers=HTMX, data=data)
+    # Six morning slots were open; one holds an appointment.
+    assert "5 slots updated. 1 slot holds an appointment" in first.text
+    assert first.text.count("slots updated") == 1 and "hx-swap-oob" not in first.text
+    again = doctor_client.post("/availability/bulk", headers=HTMX, data=data)
+    assert "0 slots updated." in again.text

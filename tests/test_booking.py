@@ -225,3 +225,9 @@ def test_cancel_frees_the_slot_and_records_who_and_why(patient_client, people, b
 
 def test_cancel_is_post_only(patient_client, booked):
     assert patient_client.get(f"/appointments/{booked.id}/cancel").status_code == 405
+
+
+def test_reschedule_picker_opens_on_the_appointments_day(patient_client, booked, diary):
+    page = patient_client.get(f"/appointments/{booked.id}/reschedule")
+    assert f'<option value="{diary.isoformat()}" selected>' in page.text
+    assert f"reschedule?slot={key(diary, '10:00')}" in page.text

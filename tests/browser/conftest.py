@@ -36,6 +36,14 @@ def page(request, browser):
 
 
 @pytest.fixture
+def nojs_page(browser):
+    """A fresh browser tab with JavaScript off."""
+    context, tab = _new_tab(browser, False)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
 def js_page(browser):
     """A fresh browser tab with JavaScript on."""
     context, tab = _new_tab(browser, True)

@@ -1,6 +1,18 @@
-"""Tell an htmx swap from a full page load in a real browser."""
+"""Browser helpers: log in through the form; tell an htmx swap from a full page load."""
 
 from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from support import PASSWORD
+
+
+def log_in(tab, base: str, username: str) -> None:
+    tab.goto(f"{base}/login")
+    tab.get_by_label("Username").fill(username)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def mark_page(tab) -> None:

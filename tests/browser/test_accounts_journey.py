@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from browser.pagemarks import mark_page, still_marked
 from playwright.sync_api import expect
 
-from browser.pagemarks import mark_page, still_marked
 from hms.models import Patient, User
 
 
