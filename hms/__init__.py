@@ -39,7 +39,19 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
 
-    from hms import appointments, auth, availability, db, doctors, home, web
+    from hms import (
+        appointments,
+        auth,
+        availability,
+        db,
+        doctors,
+        home,
+        patients,
+        profiles,
+        treatments,
+        visits,
+        web,
+    )
 
     db.init_app(app)
     csrf.init_app(app)
@@ -52,6 +64,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(availability.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(appointments.bp)
+    app.register_blueprint(treatments.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(profiles.bp)
+    app.jinja_env.globals["medicines"] = visits.medicines
+    app.jinja_env.globals["actions_for"] = visits.actions_for
 
     from hms.cli import register_commands
 

@@ -7,9 +7,9 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from hms.auth import appointment_for, patient_of, role_required
+from hms.auth import appointment_for, doctor_of, patient_of, role_required
 from hms.doctors import bookable_doctor, picked_day, picker
-from hms.models import Appointment, Department, Doctor
+from hms.models import STATUSES, Appointment, Department, Doctor, Patient, Treatment, User
 from hms.scheduling import (
     CANCELLABLE,
     MOVABLE,
@@ -19,9 +19,11 @@ from hms.scheduling import (
     bookable_days,
     cancel_appointment,
     clinic_now,
+    clinic_today,
     reschedule_appointment,
 )
-from hms.web import render
+from hms.visits import audit, change_status
+from hms.web import local_path, render, wants_fragment
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
@@ -107,10 +109,19 @@ def detail(appointment_id: int):
 
 
 def _actions(appt: Appointment) -> dict:
+    """What the detail page offers: the patient's own moves, and the treatments for those who
+    may read them (the front desk may not). Staff reads are audited."""
     upcoming = dt.datetime.combine(appt.date, appt.time) > clinic_now()
     own = current_user.role == "patient"
+    treatments = []
+    if current_user.role != "receptionist":
+        treatments = list(Treatment.select(Treatment, User).join(User)
+                          .where(Treatment.appointment == appt).order_by(Treatment.created_at))
+        if treatments and current_user.role in ("doctor", "admin"):
+            audit(current_user, "read", appt.patient_id, "treatment", appt.id)
     return {"can_move": own and upcoming and appt.status in MOVABLE,
-            "can_cancel": own and upcoming and appt.status in CANCELLABLE}
+            "can_cancel": own and upcoming and appt.status in CANCELLABLE,
+            "treatments": treatments, "today": clinic_today()}
 
 
 @bp.route("/<int:appointment_id>/reschedule", methods=["GET", "POST"])
@@ -158,3 +169,60 @@ def cancel(appointment_id: int):
                       status=refusal.status, appt=appt, **_actions(appt))
     flash("The appointment is cancelled and its slot is free for others.", "success")
     return redirect(url_for(".detail", appointment_id=appt.id), 303)
+
+
+@bp.post("/<int:appointment_id>/status")
+@role_required("doctor", "receptionist", "admin")
+def status(appointment_id: int):
+    """Check in, complete, cancel (with a reason) or mark a no-show; htmx swaps the row."""
+    appt = appointment_for(current_user, appointment_id)
+    error = None
+    try:
+        appt = change_status(appt, request.form.get("action", ""), current_user,
+                             request.form.get("reason", "")[:REASON_MAX])
+    except SchedulingError as refusal:
+        error = refusal
+    if wants_fragment():
+        appt = appointment_for(current_user, appointment_id)
+        return render("appointments/_row.html", "appointments/_row.html",
+                      status=error.status if error else 200, a=appt, today=clinic_today(),
+                      row_error=error.message if error else None)
+    if error:
+        flash(error.message, "error")
+    else:
+        flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
+    back = local_path(request.form.get("next"))
+    return redirect(back or url_for(".detail", appointment_id=appt.id), 303)
+
+
+WHEN = ("today", "upcoming", "past")
+SCHEDULE_PAGE = 25
+
+
+@bp.get("/schedule")
+@role_required("doctor")
+def schedule():
+    """A doctor's appointments: today, upcoming or past, filtered by status, paginated."""
+    me = doctor_of(current_user)
+    when = request.args.get("when", "today")
+    state = request.args.get("status", "")
+    if when not in WHEN or (state and state not in STATUSES):
+        abort(404)
+    page_no = max(request.args.get("page", 1, type=int), 1)
+    today = clinic_today()
+    query = (Appointment.select(Appointment, Patient, Doctor).join(Patient)
+             .switch(Appointment).join(Doctor).where(Appointment.doctor == me))
+    if when == "today":
+        query = query.where(Appointment.date == today).order_by(Appointment.time)
+    elif when == "upcoming":
+        query = query.where(Appointment.date > today).order_by(Appointment.date,
+                                                                Appointment.time)
+    else:
+        query = query.where(Appointment.date < today).order_by(Appointment.date.desc(),
+                                                               Appointment.time.desc())
+    if state:
+        query = query.where(Appointment.status == state)
+    rows = list(query.limit(SCHEDULE_PAGE + 1).offset((page_no - 1) * SCHEDULE_PAGE))
+    return render("appointments/schedule.html", "appointments/_schedule.html",
+                  appointments=rows[:SCHEDULE_PAGE], more=len(rows) > SCHEDULE_PAGE,
+                  page_no=page_no, when=when, state=state, statuses=STATUSES, today=today)

@@ -7,13 +7,13 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 from werkzeug.security import check_password_hash
 
 from hms.accounts import hash_password, register_patient
 from hms.forms import LoginForm, RegisterForm
 from hms.models import Appointment, Doctor, Patient, User
-from hms.web import render
+from hms.web import local_path, render
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -31,10 +31,12 @@ LANDING = {
 NAV = {
     "admin": [("home.admin", "Dashboard"), ("home.desk", "Front desk"),
               ("doctors.index", "Doctors")],
-    "doctor": [("home.doctor", "Today"), ("availability.week", "Availability"),
-               ("availability.plan", "Weekly plan")],
+    "doctor": [("home.doctor", "Today"), ("appointments.schedule", "Appointments"),
+               ("patients.index", "My patients"), ("availability.week", "Availability"),
+               ("availability.plan", "Weekly plan"), ("profiles.doctor", "Profile")],
     "patient": [("home.patient", "Home"), ("doctors.index", "Find a doctor"),
-                ("appointments.mine", "My appointments")],
+                ("appointments.mine", "My appointments"), ("patients.my_history", "History"),
+                ("profiles.patient", "Profile")],
     "receptionist": [("home.desk", "Front desk"), ("doctors.index", "Doctors")],
 }
 
@@ -104,6 +106,24 @@ def appointment_for(user: User, appointment_id: int) -> Appointment:
     return appointment
 
 
+def patient_for(user: User, patient_id: int) -> Patient:
+    """A patient whose record this user may read: their own; for a doctor, someone who has or
+    had an appointment with them; any, for an admin. Others are 404; the front desk, 403."""
+    if user.role == "receptionist":
+        abort(403)
+    query = Patient.select().where(Patient.id == patient_id)
+    if user.role == "patient":
+        query = query.where(Patient.user == user)
+    elif user.role == "doctor":
+        query = query.where(fn.EXISTS(
+            Appointment.select(Appointment.id).join(Doctor)
+            .where(Appointment.patient == Patient.id, Doctor.user == user)))
+    patient = query.get_or_none()
+    if patient is None:
+        abort(404)
+    return patient
+
+
 def landing_url(user: User) -> str:
     """Where a role starts its day."""
     return url_for(LANDING[user.role])
@@ -127,17 +147,12 @@ def login():
             else:
                 login_user(user)
                 flash(f"Welcome, {user.display_name}.", "success")
-                return redirect(_safe_next() or landing_url(user), 303)
+                return redirect(local_path(request.args.get("next")) or landing_url(user), 303)
         else:
             form.form_errors.append("Wrong username or password.")
     status = 422 if request.method == "POST" else 200
     return render("auth/login.html", "auth/_login_form.html", status=status, form=form)
 
-
-def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    # Only local paths: never send someone elsewhere after logging in.
-    return target if target.startswith("/") and not target.startswith("//") else None
 
 
 @bp.post("/logout")

@@ -6,11 +6,29 @@ import datetime as dt
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
-from hms.models import GENDERS, User
+from hms.models import BLOOD_GROUPS, GENDERS, Department, User
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes or underscores.")
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -24,6 +42,10 @@ def _past_birth_date(form: FlaskForm, field: DateField) -> None:
         raise ValidationError("The date of birth must be in the past.")
     if field.data and field.data.year < today.year - 130:
         raise ValidationError("Please check the year of birth.")
+
+
+def _gender_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Choose…")] + [SelectChoice(g, g.title()) for g in GENDERS]
 
 
 class LoginForm(FlaskForm):
@@ -42,8 +64,7 @@ class RegisterForm(FlaskForm):
                                           Length(min=8, message="Use at least 8 characters.")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
-    gender = SelectField("Gender", choices=[SelectChoice("", "Choose…")]
-                         + [SelectChoice(g, g.title()) for g in GENDERS],
+    gender = SelectField("Gender", choices=_gender_choices(),
                          validators=[InputRequired(message="Choose a gender.")])
     dob = DateField("Date of birth", [InputRequired(message="Enter your date of birth."),
                                       _past_birth_date])
@@ -62,3 +83,37 @@ class RegisterForm(FlaskForm):
 def normalise_email(value: str) -> str:
     """Emails are stored trimmed and lower-cased so that one person has one account."""
     return re.sub(r"\s+", "", value or "").lower()
+
+
+class PatientProfileForm(FlaskForm):
+    full_name = StringField("Full name", [InputRequired(message="Enter your full name."),
+                                          Length(max=120)])
+    gender = SelectField("Gender", choices=_gender_choices(),
+                         validators=[InputRequired(message="Choose a gender.")])
+    dob = DateField("Date of birth", [InputRequired(message="Enter your date of birth."),
+                                      _past_birth_date])
+    phone = StringField("Phone", [InputRequired(message="Enter a phone number."), PHONE])
+    address = TextAreaField("Address", [Optional(), Length(max=500)])
+    height_cm = FloatField("Height (cm)", [Optional(), NumberRange(
+        min=30, max=260, message="Enter a height between 30 and 260 cm.")])
+    weight_kg = FloatField("Weight (kg)", [Optional(), NumberRange(
+        min=1, max=400, message="Enter a weight between 1 and 400 kg.")])
+    blood_group = SelectField("Blood group", choices=[SelectChoice("", "Not known")]
+                              + [SelectChoice(b, b) for b in BLOOD_GROUPS])
+    is_disabled = BooleanField("I have a disability the clinic should know about")
+
+
+class DoctorProfileForm(FlaskForm):
+    full_name = StringField("Full name", [InputRequired(message="Enter your full name."),
+                                          Length(max=120)])
+    department = SelectField("Specialization", coerce=int,
+                             validators=[InputRequired(message="Choose a specialization.")])
+    experience_years = IntegerField("Years of experience", [
+        InputRequired(message="Enter your years of experience."),
+        NumberRange(min=0, max=70, message="Enter a number from 0 to 70.")])
+    about = TextAreaField("About", [Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = [SelectChoice(d.id, d.name)
+                                   for d in Department.select().order_by(Department.name)]

@@ -11,8 +11,8 @@ from peewee import fn
 from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
 from hms.db import db
-from hms.models import STATUSES, Appointment, Doctor, Patient, User
-from hms.scheduling import clinic_today
+from hms.models import LIVE_STATUSES, STATUSES, Appointment, Doctor, Patient, User
+from hms.scheduling import clinic_now, clinic_today, week_start
 from hms.web import render
 
 bp = Blueprint("home", __name__)
@@ -54,11 +54,25 @@ def admin():
 @bp.get("/doctor/")
 @role_required("doctor")
 def doctor():
-    """A doctor's day: today's appointments in time order."""
+    """A doctor's day: today's appointments in time order, the next patient highlighted, and
+    counts for today, this week and what is still to come."""
     me = doctor_of(current_user)
-    today = clinic_today()
-    return render("home/doctor.html", "home/_day_list.html", today=today,
-                  appointments=list(Appointment.on_day(today, me)), show_doctor=False)
+    now = clinic_now()
+    today = now.date()
+    appointments = list(Appointment.on_day(today, me))
+    waiting = [a for a in appointments if a.status in ("checked_in", "booked")]
+    monday = week_start(today)
+    mine = Appointment.select().where(Appointment.doctor == me,
+                                      Appointment.status.in_(LIVE_STATUSES))
+    counts = {
+        "Today": len(appointments),
+        "This week": mine.where(Appointment.date.between(
+            monday, monday + dt.timedelta(days=6))).count(),
+        "Upcoming": mine.where(Appointment.status == "booked", (Appointment.date > today) | (
+            (Appointment.date == today) & (Appointment.time >= now.time()))).count(),
+    }
+    return render("home/doctor.html", "home/_day_list.html", today=today, counts=counts,
+                  appointments=appointments, next_id=waiting[0].id if waiting else None)
 
 
 @bp.get("/me/")
@@ -76,7 +90,7 @@ def desk():
     """The front desk's view of today: every doctor's appointments in time order."""
     today = clinic_today()
     return render("home/desk.html", "home/_day_list.html", today=today,
-                  appointments=list(Appointment.on_day(today)), show_doctor=True)
+                  appointments=list(Appointment.on_day(today)))
 
 
 @bp.get("/healthz")

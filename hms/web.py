@@ -20,6 +20,14 @@ MIN_COMPRESS_BYTES = 500
 ONE_YEAR = 31_536_000
 
 
+def local_path(target: str | None) -> str | None:
+    """A path on this site to return to, or None: never send anyone elsewhere."""
+    target = target or ""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
+
+
 def wants_fragment() -> bool:
     """True for an htmx request that swaps part of a page (not boosted, not a history restore)."""
     htmx = request.htmx

@@ -1,0 +1,51 @@
+"""Patients' records: a doctor's patients, a patient's full history, and the patient's own."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+from peewee import fn
+
+from hms.auth import doctor_of, patient_for, patient_of, role_required
+from hms.models import Appointment, Patient
+from hms.scheduling import clinic_today
+from hms.visits import audit, history
+from hms.web import render
+
+bp = Blueprint("patients", __name__)
+
+
+@bp.get("/patients/")
+@role_required("doctor")
+def index():
+    """Everyone the doctor has seen or has booked, searchable by name, phone or number."""
+    me = doctor_of(current_user)
+    q = request.args.get("q", "").strip()[:80]
+    patients = (Patient.select(Patient, fn.MAX(Appointment.date).alias("last_date"),
+                               fn.COUNT(Appointment.id).alias("visits"))
+                .join(Appointment).where(Appointment.doctor == me)
+                .group_by(Patient.id).order_by(Patient.full_name))
+    if q:
+        match = Patient.full_name.contains(q) | Patient.phone.contains(q)
+        patients = patients.where(match | (Patient.id == int(q)) if q.isdigit() else match)
+    return render("patients/index.html", "patients/_list.html", patients=list(patients), q=q,
+                  today=clinic_today())
+
+
+@bp.get("/patients/<int:patient_id>")
+@role_required("doctor", "admin")
+def show(patient_id: int):
+    """A patient's full history across doctors, for a doctor who has or had them as a patient."""
+    patient = patient_for(current_user, patient_id)
+    audit(current_user, "read", patient, "history", patient.id)
+    return render("patients/show.html", "patients/_history.html", patient=patient,
+                  visits=history(patient), today=clinic_today())
+
+
+@bp.get("/me/history")
+@role_required("patient")
+def my_history():
+    """The patient's own medical history: every visit and treatment, newest first."""
+    patient = patient_of(current_user)
+    return render("patients/mine.html", "patients/_history.html", patient=patient,
+                  visits=history(patient), today=clinic_today())

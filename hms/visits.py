@@ -1,0 +1,188 @@
+"""The clinical rules: an appointment's status changes at the visit, treatment records, and the
+audit trail of who read or changed which patient's record. No Flask views here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from flask_login import current_user
+
+from hms.db import db, write_transaction
+from hms.models import (
+    VISIT_TYPES,
+    Appointment,
+    AuditLog,
+    Department,
+    Doctor,
+    Patient,
+    Treatment,
+    User,
+    utcnow,
+)
+from hms.scheduling import SchedulingError, clinic_now
+
+# action: (label, statuses it may start from, roles that may take it)
+ACTIONS = {
+    "check_in": ("Check in", ("booked",), ("doctor", "receptionist", "admin")),
+    "complete": ("Complete", ("checked_in",), ("doctor", "admin")),
+    "no_show": ("No-show", ("booked",), ("doctor", "receptionist", "admin")),
+    "cancel": ("Cancel", ("booked", "checked_in"), ("doctor", "receptionist", "admin")),
+}
+RESULT = {"check_in": "checked_in", "complete": "completed", "no_show": "no_show",
+          "cancel": "cancelled"}
+# Only the visit's own doctor writes its treatments, once the patient has arrived.
+TREATABLE = ("checked_in", "completed")
+
+
+def audit(user: User, action: str, patient: Patient | int | None, object_type: str,
+          object_id: int | None = None) -> None:
+    """Write who did what to which patient's record; the admin's audit screen reads it."""
+    AuditLog.create(user=user, action=action, patient=patient, object_type=object_type,
+                    object_id=object_id)
+
+
+def _timing_refusal(action: str, appt: Appointment, now: dt.datetime) -> str | None:
+    start = dt.datetime.combine(appt.date, appt.time)
+    if action == "check_in" and appt.date != now.date():
+        return "Patients can be checked in on the day of their appointment only."
+    if action == "complete" and appt.date > now.date():
+        return "A visit cannot be completed before its day."
+    if action == "no_show" and start > now:
+        return "A patient can be marked as a no-show only once the appointment time has passed."
+    return None
+
+
+def allowed_actions(appt: Appointment, user: User) -> list[tuple[str, str]]:
+    """The status changes this user may make now, as (action, label), for the row's buttons."""
+    now = clinic_now()
+    return [(action, label) for action, (label, sources, roles) in ACTIONS.items()
+            if appt.status in sources and user.role in roles
+            and _timing_refusal(action, appt, now) is None]
+
+
+def actions_for(appt: Appointment) -> list[tuple[str, str]]:
+    """For templates: the status changes the current user may make to this appointment."""
+    return allowed_actions(appt, current_user)
+
+
+def change_status(appt: Appointment, action: str, by: User, reason: str = "") -> Appointment:
+    """Check in, complete, cancel (with a reason) or mark a no-show; anything else is refused
+    with a message. The caller has already checked that the user may see the appointment."""
+    if action not in ACTIONS:
+        raise SchedulingError("Unknown action.")
+    label, sources, roles = ACTIONS[action]
+    if by.role not in roles:
+        raise SchedulingError(f"Your role cannot {label.lower()} appointments.")
+    reason = reason.strip()
+    if action == "cancel" and not reason:
+        raise SchedulingError("Give a reason for cancelling; the patient will see it.")
+    with write_transaction():
+        fresh = Appointment.get_by_id(appt.id)
+        if fresh.status not in sources:
+            raise SchedulingError(
+                f"A {fresh.status.replace('_', ' ')} appointment cannot be changed to "
+                f"{RESULT[action].replace('_', ' ')}.")
+        refusal = _timing_refusal(action, fresh, clinic_now())
+        if refusal:
+            raise SchedulingError(refusal)
+        fresh.status = RESULT[action]
+        if action == "cancel":
+            fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = utcnow(), by, reason
+        fresh.save()
+        audit(by, f"status:{fresh.status}", fresh.patient_id, "appointment", fresh.id)
+    return fresh
+
+
+# --- treatment records ------------------------------------------------------------------------
+
+MEDICINE_FIELDS = ("name", "dose", "frequency", "days")
+TEXT_LIMIT = 4000
+
+
+@dataclass
+class TreatmentDraft:
+    """What the doctor typed, kept as typed so a refused form shows it again."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    medicines: list[dict[str, str]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form) -> TreatmentDraft:
+        values = {k: form.get(k, "").strip() for k in (
+            "diagnosis", "prescription", "notes", "visit_type", "tests_text", "precautions",
+            "follow_up_date")}
+        columns = [form.getlist(f"med_{k}") for k in MEDICINE_FIELDS]
+        medicines = [dict(zip(MEDICINE_FIELDS, (v.strip() for v in row), strict=True))
+                     for row in zip(*columns, strict=False)]
+        return cls(values, medicines)
+
+    def validate(self, visit_day: dt.date) -> dict:
+        """Check every field; return the row to save, or fill self.errors."""
+        v, errors = self.values, self.errors
+        if not v["diagnosis"]:
+            errors["diagnosis"] = "Enter the diagnosis."
+        for name in ("diagnosis", "prescription", "notes", "tests_text", "precautions"):
+            if len(v[name]) > TEXT_LIMIT:
+                errors[name] = f"Keep this under {TEXT_LIMIT} characters."
+        if v["visit_type"] not in VISIT_TYPES:
+            errors["visit_type"] = "Choose the type of visit."
+        follow_up = None
+        if v["follow_up_date"]:
+            try:
+                follow_up = dt.date.fromisoformat(v["follow_up_date"])
+            except ValueError:
+                errors["follow_up_date"] = "Enter the follow-up date as a date."
+            else:
+                if follow_up < visit_day:
+                    errors["follow_up_date"] = "The follow-up cannot be before the visit."
+        medicines = []
+        for i, med in enumerate(self.medicines):
+            if not any(med.values()):
+                continue  # an empty row is simply ignored
+            if not med["name"]:
+                errors[f"med_{i}"] = "Name the medicine, or remove the row."
+            elif not (med["dose"] and med["frequency"]):
+                errors[f"med_{i}"] = "Give the dose and how often it is taken."
+            elif not med["days"].isdigit() or not 1 <= int(med["days"]) <= 365:
+                errors[f"med_{i}"] = "Give the number of days, from 1 to 365."
+            else:
+                medicines.append({**med, "days": int(med["days"])})
+        return {"diagnosis": v["diagnosis"], "prescription": v["prescription"],
+                "notes": v["notes"], "visit_type": v["visit_type"],
+                "tests_text": v["tests_text"], "precautions": v["precautions"],
+                "follow_up_date": follow_up, "medicines_json": json.dumps(medicines)}
+
+
+def add_treatment(appt: Appointment, draft: TreatmentDraft, by: User) -> Treatment | None:
+    """Save a treatment record for the visit, all or nothing; None when the draft has errors."""
+    if appt.status not in TREATABLE:
+        raise SchedulingError("Treatments are recorded once the patient has checked in.")
+    row = draft.validate(appt.date)
+    if draft.errors:
+        return None
+    with db.atomic():
+        treatment = Treatment.create(appointment=appt, author=by, **row)
+        audit(by, "create", appt.patient_id, "treatment", treatment.id)
+    return treatment
+
+
+def medicines(treatment: Treatment) -> list[dict]:
+    """A treatment's medicines as a list of {name, dose, frequency, days}."""
+    return json.loads(treatment.medicines_json or "[]")
+
+
+def history(patient: Patient):
+    """Every appointment of the patient, newest first, across doctors, with their treatments."""
+    appointments = list(
+        Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
+        .where(Appointment.patient == patient)
+        .order_by(Appointment.date.desc(), Appointment.time.desc()))
+    by_visit: dict[int, list[Treatment]] = {}
+    for t in (Treatment.select(Treatment, User).join(User)
+              .where(Treatment.appointment.in_([a.id for a in appointments]))
+              .order_by(Treatment.created_at.desc())):
+        by_visit.setdefault(t.appointment_id, []).append(t)
+    return [(a, by_visit.get(a.id, [])) for a in appointments]
