@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
 from hms import config as hms_config
+from hms.web import BoundedInt
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -26,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=instance_path or str(ROOT / "instance"),
     )
+    # Ids in URLs are SQLite integers: a longer number is simply not found (404), not a 500.
+    app.url_map.converters["int"] = BoundedInt
     app.config.from_mapping(hms_config.DEFAULTS)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -48,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         home,
         patients,
         profiles,
+        scheduling,
         treatments,
         visits,
         web,
@@ -68,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(patients.bp)
     app.register_blueprint(profiles.bp)
     app.jinja_env.globals["medicines"] = visits.medicines
+    app.jinja_env.globals["slot_key"] = scheduling.slot_key
     app.jinja_env.globals["actions_for"] = visits.actions_for
 
     from hms.cli import register_commands

@@ -11,7 +11,6 @@ from hms.auth import appointment_for, doctor_of, patient_of, role_required
 from hms.doctors import bookable_doctor, picked_day, picker
 from hms.models import STATUSES, Appointment, Department, Doctor, Patient, Treatment, User
 from hms.scheduling import (
-    CANCELLABLE,
     MOVABLE,
     SchedulingError,
     SlotTaken,
@@ -20,28 +19,17 @@ from hms.scheduling import (
     cancel_appointment,
     clinic_now,
     clinic_today,
+    parse_slot,
     reschedule_appointment,
+    slot_key,
 )
 from hms.visits import audit, change_status
-from hms.web import local_path, render, wants_fragment
+from hms.web import arg_int, local_path, render, wants_fragment
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
 REASON_MAX = 500
 PAST_PAGE = 20
-
-
-def slot_from(value: str | None) -> tuple[dt.date, dt.time] | None:
-    """'2026-11-24T09:00' → (date, time); None when missing or malformed."""
-    try:
-        at = dt.datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return at.date(), at.time()
-
-
-def slot_key(day: dt.date, time: dt.time) -> str:
-    return f"{day.isoformat()}T{time.strftime('%H:%M')}"
 
 
 @bp.route("/book/<int:doctor_id>", methods=["GET", "POST"])
@@ -51,7 +39,7 @@ def book(doctor_id: int):
     patient = patient_of(current_user)
     doctor = bookable_doctor(doctor_id)
     values = request.form if request.method == "POST" else request.args
-    slot, reason = slot_from(values.get("slot")), values.get("reason", "").strip()
+    slot, reason = parse_slot(values.get("slot")), values.get("reason", "").strip()
     errors, offered, status = {}, [], 200
     if request.method == "POST":
         if slot is None:
@@ -76,7 +64,7 @@ def book(doctor_id: int):
         return redirect(url_for("doctors.show", doctor_id=doctor.id))
     return render("appointments/book.html", "appointments/_book_form.html", status=status,
                   doctor=doctor, slot=slot, reason=reason, errors=errors,
-                  offered=[slot_key(*s) for s in offered], slot_key=slot_key)
+                  offered=[slot_key(*s) for s in offered])
 
 
 @bp.get("/")
@@ -84,15 +72,11 @@ def book(doctor_id: int):
 def mine():
     """A patient's appointments: upcoming ones, then past ones newest first, paginated."""
     patient = patient_of(current_user)
-    page_no = max(request.args.get("page", 1, type=int), 1)
-    now = clinic_now()
-    base = (Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
-            .where(Appointment.patient == patient))
-    upcoming_rule = (Appointment.date > now.date()) | (
-        (Appointment.date == now.date()) & (Appointment.time >= now.time()))
-    upcoming = list(base.where(upcoming_rule, Appointment.status.in_(CANCELLABLE))
-                    .order_by(Appointment.date, Appointment.time))
-    past = list(base.where(~(upcoming_rule & Appointment.status.in_(CANCELLABLE)))
+    page_no = arg_int("page", 1)
+    upcoming = list(Appointment.upcoming_for_patient(patient, clinic_now()))
+    past = list(Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
+                .where(Appointment.patient == patient,
+                       Appointment.id.not_in([a.id for a in upcoming]))
                 .order_by(Appointment.date.desc(), Appointment.time.desc())
                 .limit(PAST_PAGE + 1).offset((page_no - 1) * PAST_PAGE))
     return render("appointments/mine.html", "appointments/_mine.html", upcoming=upcoming,
@@ -120,7 +104,7 @@ def _actions(appt: Appointment) -> dict:
         if treatments and current_user.role in ("doctor", "admin"):
             audit(current_user, "read", appt.patient_id, "treatment", appt.id)
     return {"can_move": own and upcoming and appt.status in MOVABLE,
-            "can_cancel": own and upcoming and appt.status in CANCELLABLE,
+            "can_cancel": own and upcoming and appt.status in MOVABLE,
             "treatments": treatments, "today": clinic_today()}
 
 
@@ -130,7 +114,7 @@ def reschedule(appointment_id: int):
     """Pick a new free slot with the same doctor and move the appointment there."""
     appt = appointment_for(current_user, appointment_id)
     values = request.form if request.method == "POST" else request.args
-    slot, error, status = slot_from(values.get("slot")), None, 200
+    slot, error, status = parse_slot(values.get("slot")), None, 200
     if request.method == "POST":
         if slot is None:
             abort(400)
@@ -208,7 +192,7 @@ def schedule():
     state = request.args.get("status", "")
     if when not in WHEN or (state and state not in STATUSES):
         abort(404)
-    page_no = max(request.args.get("page", 1, type=int), 1)
+    page_no = arg_int("page", 1)
     today = clinic_today()
     query = (Appointment.select(Appointment, Patient, Doctor).join(Patient)
              .switch(Appointment).join(Doctor).where(Appointment.doctor == me))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from peewee import IntegrityError, fn
 from werkzeug.security import check_password_hash
@@ -48,6 +48,20 @@ def nav_links(user: User) -> list[tuple[str, str]]:
 
 # Checked when the username is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password")
+
+
+@login_manager.unauthorized_handler
+def _ask_to_log_in():
+    """Send a visitor to the login page, and back here afterwards. For an htmx swap (say the
+    session expired at a slot picker), redirect the whole page rather than swap the form in."""
+    back = request.full_path.rstrip("?") if request.method == "GET" else None
+    target = url_for("auth.login", next=back)
+    if request.htmx:
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = target
+        return response
+    flash(login_manager.login_message, "error")
+    return redirect(target)
 
 
 @login_manager.user_loader

@@ -15,10 +15,16 @@ from hms.scheduling import (
     clinic_today,
     copy_previous_week,
     horizon_end,
+    on_slot_grid,
+    parse_clock,
+    parse_day,
+    parse_slot,
     read_cell,
     replace_plan,
     set_slot,
     set_slots,
+    slot_minutes,
+    slot_times,
     week_grid,
     week_start,
 )
@@ -34,10 +40,10 @@ def _week(value: str | None) -> dt.date:
     this_week = week_start(clinic_today())
     if not value:
         return this_week
-    try:
-        monday = week_start(dt.date.fromisoformat(value))
-    except ValueError:
+    day = parse_day(value)
+    if day is None:
         abort(404)
+    monday = week_start(day)
     if not this_week <= monday <= week_start(horizon_end()):
         abort(404)
     return monday
@@ -62,14 +68,11 @@ def week():
 
 def _parse_slot(value: str) -> tuple[bool, dt.date, dt.time]:
     """'open 2026-11-24T09:00' → (True, date, time); anything else is a bad request."""
-    try:
-        verb, key = value.split(" ", 1)
-        at = dt.datetime.fromisoformat(key)
-    except ValueError:
+    verb, _, key = value.partition(" ")
+    slot = parse_slot(key)
+    if verb not in ("open", "close") or slot is None:
         abort(400)
-    if verb not in ("open", "close"):
-        abort(400)
-    return verb == "open", at.date(), at.time()
+    return verb == "open", *slot
 
 
 @bp.post("/slot")
@@ -115,11 +118,8 @@ def bulk():
         is_open, scope = BULK[key]
         day = None
         if scope == "day":
-            try:
-                day = dt.date.fromisoformat(day_text)
-            except ValueError:
-                abort(400)
-            if week_start(day) != monday:
+            day = parse_day(day_text)
+            if day is None or week_start(day) != monday:
                 abort(400)
         changed, kept = set_slots(doctor, bulk_slots(week_grid(doctor, monday), scope, day),
                                   is_open)
@@ -143,13 +143,16 @@ def _parse_plan(form) -> tuple[list[tuple[int, dt.time, dt.time]], dict[int, str
             start, end = form.get(f"d{day}_start{n}", ""), form.get(f"d{day}_end{n}", "")
             if not start and not end:
                 continue
-            try:
-                s, e = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
-            except ValueError:
+            s, e = parse_clock(start), parse_clock(end)
+            if s is None or e is None:
                 errors[day] = "Give both a start and an end time, like 09:00 and 13:00."
                 break
-            if e <= s:
-                errors[day] = "Each period must end after it starts."
+            if not on_slot_grid(s):
+                errors[day] = f"Start periods on a slot boundary (every {slot_minutes()} minutes)."
+                break
+            if not slot_times(s, e, slot_minutes()):
+                errors[day] = (f"Each period must last at least one slot ({slot_minutes()} "
+                               "minutes) and end after it starts.")
                 break
             day_periods.append((s, e))
         if day not in errors and len(day_periods) == 2:

@@ -15,8 +15,9 @@ from hms.scheduling import (
     doctor_directory,
     free_slots,
     next_free_slots,
+    parse_day,
 )
-from hms.web import render
+from hms.web import arg_int, render
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")
 
@@ -28,7 +29,7 @@ BOOKERS = ("patient", "receptionist", "admin")
 def index():
     """Active doctors, searchable by name as you type and filterable by specialization."""
     q = request.args.get("q", "").strip()[:80]
-    department = request.args.get("department", type=int)
+    department = arg_int("department", 0, low=0) or None
     doctors = list(doctor_directory(q, department))
     return render("doctors/index.html", "doctors/_list.html", doctors=doctors, q=q,
                   department=department, departments=list(Department.select().order_by(
@@ -48,10 +49,7 @@ def picked_day(value: str | None) -> dt.date:
     days = bookable_days()
     if not value:
         return days[0]
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        abort(404)
+    day = parse_day(value)
     if day not in days:
         abort(404)
     return day

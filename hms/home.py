@@ -11,7 +11,15 @@ from peewee import fn
 from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
 from hms.db import db
-from hms.models import LIVE_STATUSES, STATUSES, Appointment, Doctor, Patient, User
+from hms.models import (
+    LIVE_STATUSES,
+    STATUSES,
+    WAITING_STATUSES,
+    Appointment,
+    Doctor,
+    Patient,
+    User,
+)
 from hms.scheduling import clinic_now, clinic_today, week_start
 from hms.web import render
 
@@ -38,8 +46,7 @@ def admin():
     load = (
         Doctor.select(Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
         .join(Appointment)
-        .where(Appointment.date == today, Appointment.status.in_(("booked", "checked_in",
-                                                                  "completed", "no_show")))
+        .where(Appointment.date == today, Appointment.status.in_(LIVE_STATUSES))
         .group_by(Doctor.id).order_by(fn.COUNT(Appointment.id).desc()).tuples()
     )
     counts = {
@@ -60,7 +67,7 @@ def doctor():
     now = clinic_now()
     today = now.date()
     appointments = list(Appointment.on_day(today, me))
-    waiting = [a for a in appointments if a.status in ("checked_in", "booked")]
+    waiting = [a for a in appointments if a.status in WAITING_STATUSES]
     monday = week_start(today)
     mine = Appointment.select().where(Appointment.doctor == me,
                                       Appointment.status.in_(LIVE_STATUSES))
@@ -68,8 +75,8 @@ def doctor():
         "Today": len(appointments),
         "This week": mine.where(Appointment.date.between(
             monday, monday + dt.timedelta(days=6))).count(),
-        "Upcoming": mine.where(Appointment.status == "booked", (Appointment.date > today) | (
-            (Appointment.date == today) & (Appointment.time >= now.time()))).count(),
+        "Upcoming": mine.where(Appointment.status == "booked",
+                               Appointment.starting_from(now)).count(),
     }
     return render("home/doctor.html", "home/_day_list.html", today=today, counts=counts,
                   appointments=appointments, next_id=waiting[0].id if waiting else None)
@@ -81,7 +88,7 @@ def patient():
     """A patient's upcoming appointments."""
     me = patient_of(current_user)
     return render("home/patient.html", "home/_upcoming.html", patient=me,
-                  appointments=list(Appointment.upcoming_for_patient(me, clinic_today())))
+                  appointments=list(Appointment.upcoming_for_patient(me, clinic_now())))
 
 
 @bp.get("/desk/")

@@ -30,6 +30,8 @@ VISIT_TYPES = ("first", "follow_up", "emergency", "routine")
 # An appointment holds its slot in every status but these two.
 FREEING_STATUSES = ("cancelled", "rescheduled")
 LIVE_STATUSES = ("booked", "checked_in", "completed", "no_show")
+# Still to happen: the patient is expected, or waiting to be seen.
+WAITING_STATUSES = ("booked", "checked_in")
 STATUSES = LIVE_STATUSES + FREEING_STATUSES
 
 
@@ -190,14 +192,19 @@ class Appointment(BaseModel):
         indexes = ((("date", "time"), False),)
 
     @classmethod
-    def upcoming_for_patient(cls, patient: Patient, today: dt.date):
-        """A patient's live appointments from today on, soonest first."""
+    def starting_from(cls, now: dt.datetime):
+        """The condition 'starts at or after this wall-clock time'."""
+        return (cls.date > now.date()) | ((cls.date == now.date()) & (cls.time >= now.time()))
+
+    @classmethod
+    def upcoming_for_patient(cls, patient: Patient, now: dt.datetime):
+        """A patient's appointments still to come, soonest first."""
         return (
             cls.select(cls, Doctor, Department)
             .join(Doctor)
             .join(Department)
-            .where(cls.patient == patient, cls.date >= today,
-                   cls.status.in_(("booked", "checked_in")))
+            .where(cls.patient == patient, cls.starting_from(now),
+                   cls.status.in_(WAITING_STATUSES))
             .order_by(cls.date, cls.time)
         )
 

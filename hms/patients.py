@@ -27,7 +27,8 @@ def index():
                 .group_by(Patient.id).order_by(Patient.full_name))
     if q:
         match = Patient.full_name.contains(q) | Patient.phone.contains(q)
-        patients = patients.where(match | (Patient.id == int(q)) if q.isdigit() else match)
+        is_number = q.isascii() and q.isdigit() and len(q) < 10
+        patients = patients.where(match | (Patient.id == int(q)) if is_number else match)
     return render("patients/index.html", "patients/_list.html", patients=list(patients), q=q,
                   today=clinic_today())
 

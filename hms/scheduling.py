@@ -27,8 +27,8 @@ from hms.models import (
 )
 
 NOON = dt.time(12)
-# Statuses a patient or the desk may still move or cancel.
-CANCELLABLE = ("booked", "checked_in")
+# Statuses in which a patient may still move or cancel their appointment; once checked in,
+# only staff change it (hms/visits.py).
 MOVABLE = ("booked",)
 
 
@@ -75,9 +75,52 @@ def slot_times(start: dt.time, end: dt.time, minutes: int) -> list[dt.time]:
     return times
 
 
+SLOT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def slot_key(day: dt.date, time: dt.time) -> str:
+    """A slot as forms and links carry it: '2026-11-24T09:00'."""
+    return dt.datetime.combine(day, time).strftime(SLOT_FORMAT)
+
+
+def parse_slot(value: str | None) -> tuple[dt.date, dt.time] | None:
+    """'2026-11-24T09:00' → (date, time); None for anything else (seconds, offsets, junk)."""
+    try:
+        at = dt.datetime.strptime(value or "", SLOT_FORMAT)
+    except ValueError:
+        return None
+    return at.date(), at.time()
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """'2026-11-24' → a date; None for anything else."""
+    try:
+        return dt.datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def parse_clock(value: str | None) -> dt.time | None:
+    """'09:30' → a time; None for anything else."""
+    try:
+        return dt.datetime.strptime(value or "", "%H:%M").time()
+    except ValueError:
+        return None
+
+
+def on_slot_grid(time: dt.time) -> bool:
+    """Whether a time starts a slot: slots start every SLOT_MINUTES from midnight."""
+    return time.second == 0 and (time.hour * 60 + time.minute) % slot_minutes() == 0
+
+
+def last_diary_day() -> dt.date:
+    """The last day a doctor's grid reaches: the end of the week the horizon falls in."""
+    return week_start(horizon_end()) + dt.timedelta(days=6)
+
+
 def grid_times() -> list[dt.time]:
     """The rows of the availability grid: the clinic's day cut into slots."""
-    start, end = (dt.time.fromisoformat(current_app.config[k]) for k in ("DAY_START", "DAY_END"))
+    start, end = (parse_clock(current_app.config[k]) for k in ("DAY_START", "DAY_END"))
     return slot_times(start, end, slot_minutes())
 
 
@@ -167,7 +210,7 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return f"{self.day.isoformat()}T{self.time.strftime('%H:%M')}"
+        return slot_key(self.day, self.time)
 
 
 @dataclass
@@ -234,6 +277,8 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
     """Open or close one slot. Closing a slot that a live appointment holds is refused."""
     if dt.datetime.combine(day, time) <= clinic_now():
         raise SchedulingError("That time has passed; past slots cannot be changed.")
+    if not on_slot_grid(time) or day > last_diary_day():
+        raise SchedulingError("That is not a slot of the diary.")
     with write_transaction():
         if not is_open and _live_at(doctor.id, day, time).exists():
             raise SchedulingError(
@@ -255,7 +300,11 @@ def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
             DoctorAvailability.date, DoctorAvailability.time_slot, DoctorAvailability.is_available
         ).where(DoctorAvailability.doctor == doctor, DoctorAvailability.date.in_(days)).tuples()}
         for day, time in slots:
-            if dt.datetime.combine(day, time) <= now or current.get((day, time), False) == is_open:
+            if dt.datetime.combine(day, time) <= now:
+                continue
+            if current.get((day, time), False) == is_open:
+                if (day, time) not in current:
+                    _set_open(doctor, day, time, is_open)  # closed on purpose: plans keep off
                 continue
             if not is_open and _live_at(doctor.id, day, time).exists():
                 kept += 1
@@ -414,7 +463,7 @@ def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> 
     """Cancel a live appointment (softly: who, when, why); its slot frees at once."""
     with write_transaction():
         appt = Appointment.get_by_id(appointment.id)
-        if appt.status not in CANCELLABLE:
+        if appt.status not in MOVABLE:
             raise SchedulingError(f"A {appt.status.replace('_', ' ')} appointment cannot be "
                                   "cancelled.")
         if dt.datetime.combine(appt.date, appt.time) <= clinic_now():

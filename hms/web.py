@@ -8,24 +8,45 @@ import hashlib
 import logging
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
 
+FRAGMENT_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 MIN_COMPRESS_BYTES = 500
 ONE_YEAR = 31_536_000
 
 
+class BoundedInt(IntegerConverter):
+    """<int:...> in routes, limited to what the database can hold."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
+def arg_int(name: str, default: int, low: int = 1, high: int = 100_000) -> int:
+    """An integer query argument, clamped into a sane range (bad values give the default)."""
+    value = request.args.get(name, default, type=int)
+    return min(max(value, low), high)
+
+
 def local_path(target: str | None) -> str | None:
-    """A path on this site to return to, or None: never send anyone elsewhere."""
+    """A path on this site to return to, or None: never send anyone elsewhere. Control
+    characters and backslashes are refused outright (browsers drop or bend them)."""
     target = target or ""
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+    if (not target.startswith("/") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def wants_fragment() -> bool:
@@ -37,9 +58,7 @@ def wants_fragment() -> bool:
 def render(page: str, fragment: str, status: int = 200, **context) -> Response:
     """Render the fragment for htmx swaps, else the full page that includes that same fragment."""
     body = render_template(fragment if wants_fragment() else page, **context)
-    response = current_app.make_response((body, status))
-    response.vary.add("HX-Request")
-    return response
+    return current_app.make_response((body, status))
 
 
 @cache
@@ -88,7 +107,13 @@ def _after_request(response: Response) -> Response:
         response.cache_control.immutable = True
     if response.mimetype == "text/html":
         # Every HTML answer may differ between an htmx swap and a full page.
-        response.vary.add("HX-Request")
+        for header in FRAGMENT_HEADERS:
+            response.vary.add(header)
+        if current_user.is_authenticated:
+            # Records on a shared clinic terminal must not come back from the cache after
+            # logout (the Back button).
+            response.cache_control.private = True
+            response.cache_control.no_store = True
     return _compress(response)
 
 
@@ -129,13 +154,18 @@ def _handle_unexpected(error: Exception) -> Response:
 
 def slot_label(key: str) -> str:
     """'2026-11-24T09:00' → 'Tuesday 24 November at 09:00'."""
-    at = dt.datetime.fromisoformat(key)
+    from hms.scheduling import SLOT_FORMAT
+
+    at = dt.datetime.strptime(key, SLOT_FORMAT)
     return f"{at:%A %-d %B} at {at:%H:%M}"
 
 
 def init_app(app: Flask) -> None:
     """Install the response shaping and the friendly error pages."""
     app.after_request(_after_request)
+    # Block tags leave no blank lines behind: smaller pages, and fragments start at their root.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.filters["slot_label"] = slot_label
     app.register_error_handler(CSRFError, _handle_csrf_error)

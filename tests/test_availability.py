@@ -80,7 +80,9 @@ def test_closing_a_booked_slot_is_refused_with_a_message(doctor_client, people, 
     assert "holds an appointment" in plain.text
 
 
-@pytest.mark.parametrize("slot", ["close yesterday", "shut 2030-01-01T09:00", ""])
+@pytest.mark.parametrize("slot", ["close yesterday", "shut 2030-01-01T09:00", "",
+                                  "open 2030-01-01", "open 2030-01-01T09:00:30",
+                                  "open 2030-01-01T09:00+05:00"])
 def test_malformed_toggle_is_400(doctor_client, diary, slot):
     token = _token(doctor_client, diary)
     assert doctor_client.post("/availability/slot", data={
@@ -147,7 +149,10 @@ def test_weekly_plan_saves_and_opens_slots(doctor_client, people, tomorrow):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"d0_start1": "12:00", "d0_end1": "09:00"}, "must end after it starts"),
+    ({"d0_start1": "12:00", "d0_end1": "09:00"}, "end after it starts"),
+    ({"d0_start1": "09:00", "d0_end1": "09:10"}, "at least one slot"),
+    ({"d0_start1": "09:10", "d0_end1": "12:00"}, "slot boundary"),
+    ({"d0_start1": "09:00+05:00", "d0_end1": "10:00"}, "like 09:00"),
     ({"d0_start1": "09:00"}, "Give both a start and an end time"),
     ({"d0_start1": "09:00", "d0_end1": "12:00", "d0_start2": "11:00", "d0_end2": "14:00"},
      "overlap"),
@@ -175,3 +180,18 @@ def test_bulk_counts_only_slots_that_changed_and_sends_its_message_once(
     assert first.text.count("slots updated") == 1 and "hx-swap-oob" not in first.text
     again = doctor_client.post("/availability/bulk", headers=HTMX, data=data)
     assert "0 slots updated." in again.text
+
+
+@pytest.mark.parametrize("when", ["T09:17", "far"])
+def test_slots_off_the_grid_or_beyond_the_diary_cannot_be_opened(doctor_client, people, diary,
+                                                                 when):
+    day = diary + dt.timedelta(days=400) if when == "far" else diary
+    time = "09:00" if when == "far" else "09:17"
+    token = _token(doctor_client, diary)
+    response = doctor_client.post("/availability/slot", headers=HTMX, data={
+        "csrf_token": token, "slot": f"open {day.isoformat()}T{time}"})
+    assert response.status_code == 409 and "not a slot of the diary" in response.text
+    assert not DoctorAvailability.select().where(
+        DoctorAvailability.date == day,
+        DoctorAvailability.time_slot.in_([dt.time(9, 17), dt.time(9)] if when == "far"
+                                         else [dt.time(9, 17)])).exists()

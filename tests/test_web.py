@@ -27,9 +27,19 @@ def test_boosted_and_history_restore_requests_get_the_full_page(client, auth, ex
     assert "<html" in response.text
 
 
-def test_form_errors_answer_422_so_htmx_swaps_them(client):
+def test_form_errors_answer_422_with_the_form_fragment_for_htmx(client):
+    from support import csrf_token
+
+    page = client.get("/login")
+    response = client.post("/login", headers=HTMX, data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": "wrong"})
+    assert response.status_code == 422
+    assert response.text.startswith('<form id="login-form"')
+    assert "Wrong username or password." in response.text
+
+
+def test_csrf_failure_for_htmx_goes_to_the_message_area(client):
     response = client.post("/login", headers=HTMX, data={})
-    # No CSRF token: refused, and for htmx the message goes to the page's message area.
     assert response.status_code == 400
     assert response.headers["HX-Retarget"] == "#messages"
     assert "<html" not in response.text
@@ -95,3 +105,64 @@ def test_server_error_is_a_friendly_500_page(app, client):
 
 def test_health_check_reports_database_and_redis(client):
     assert client.get("/healthz").get_json()["redis"] == "ok"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/%09/evil.example",
+                                    "/%0A/x", "/\\evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site_nor_fails(client, target):
+    from support import PASSWORD, csrf_token
+
+    page = client.get(f"/login?next={target}")
+    response = client.post(f"/login?next={target}", data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/me/"
+
+
+def test_login_returns_to_a_local_page_after_logging_in(client):
+    from support import PASSWORD, csrf_token
+
+    assert client.get("/appointments/?page=2").headers["Location"] == \
+        "/login?next=/appointments/?page%3D2"
+    page = client.get("/login?next=/appointments/?page%3D2")
+    response = client.post("/login?next=/appointments/?page%3D2", data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.headers["Location"] == "/appointments/?page=2"
+
+
+@pytest.mark.parametrize("url", ["/appointments/" + "9" * 30, "/doctors/" + "9" * 30,
+                                 "/patients/" + "9" * 30])
+def test_huge_ids_are_404_not_500(client, auth, url):
+    auth.login("admin")
+    assert client.get(url).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("url", ["/appointments/?page=" + "9" * 30, "/doctors/?department=" +
+                                 "9" * 30, "/doctors/?department=x"])
+def test_huge_or_bad_query_numbers_do_not_fail(client, auth, url):
+    auth.login("pat.one")
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("q", ["9" * 30, "²", "' OR 1=1 --"])
+def test_patient_search_survives_odd_input(client, auth, q):
+    auth.login("dr.one")
+    assert client.get("/patients/", query_string={"q": q}).status_code == 200
+
+
+def test_pages_of_logged_in_users_are_never_stored_by_the_browser(client, auth):
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    auth.login("pat.one")
+    cache = client.get("/me/").headers["Cache-Control"]
+    assert "no-store" in cache and "private" in cache
+
+
+def test_expired_session_during_an_htmx_swap_redirects_the_whole_page(client, people):
+    response = client.get(f"/doctors/{people.doctor('dr.one').id}", headers=HTMX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=/doctors/")
+
+
+def test_responses_vary_on_every_header_that_picks_page_or_fragment(client):
+    vary = client.get("/login").headers["Vary"]
+    for header in ("HX-Request", "HX-Boosted", "HX-History-Restore-Request"):
+        assert header in vary
