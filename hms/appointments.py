@@ -17,6 +17,7 @@ from hms.scheduling import (
     book_appointment,
     bookable_days,
     cancel_appointment,
+    check_slot,
     clinic_now,
     clinic_today,
     parse_slot,
@@ -62,6 +63,12 @@ def book(doctor_id: int):
         status = 409 if "slot" in errors and slot else 422
     elif slot is None:
         return redirect(url_for("doctors.show", doctor_id=doctor.id))
+    else:
+        try:
+            check_slot(doctor, *slot)  # say so now, before the patient types a reason
+        except SchedulingError as refusal:
+            errors["slot"] = refusal.message
+            offered = refusal.nearest if isinstance(refusal, SlotTaken) else []
     return render("appointments/book.html", "appointments/_book_form.html", status=status,
                   doctor=doctor, slot=slot, reason=reason, errors=errors,
                   offered=[slot_key(*s) for s in offered])
@@ -102,7 +109,7 @@ def _actions(appt: Appointment) -> dict:
         treatments = list(Treatment.select(Treatment, User).join(User)
                           .where(Treatment.appointment == appt).order_by(Treatment.created_at))
         if treatments and current_user.role in ("doctor", "admin"):
-            audit(current_user, "read", appt.patient_id, "treatment", appt.id)
+            audit(current_user, "read treatments", appt.patient_id, "appointment", appt.id)
     return {"can_move": own and upcoming and appt.status in MOVABLE,
             "can_cancel": own and upcoming and appt.status in MOVABLE,
             "treatments": treatments, "today": clinic_today()}
@@ -168,9 +175,13 @@ def status(appointment_id: int):
         error = refusal
     if wants_fragment():
         appt = appointment_for(current_user, appointment_id)
-        return render("appointments/_row.html", "appointments/_row.html",
-                      status=error.status if error else 200, a=appt, today=clinic_today(),
-                      row_error=error.message if error else None)
+        response = render("appointments/_row.html", "appointments/_row.html",
+                          status=error.status if error else 200, a=appt, today=clinic_today(),
+                          row_error=error.message if error else None)
+        if not error:
+            # Lists of the day refresh themselves: the next patient and the counts move on.
+            response.headers["HX-Trigger"] = "appointment-changed"
+        return response
     if error:
         flash(error.message, "error")
     else:

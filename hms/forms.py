@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from flask_wtf import FlaskForm
@@ -37,7 +36,9 @@ PHONE = Regexp(r"^\+?[0-9 ()-]{6,20}$", message="Enter a phone number of 6 to 20
 
 
 def _past_birth_date(form: FlaskForm, field: DateField) -> None:
-    today = dt.date.today()
+    from hms.scheduling import clinic_today
+
+    today = clinic_today()
     if field.data and field.data >= today:
         raise ValidationError("The date of birth must be in the past.")
     if field.data and field.data.year < today.year - 130:

@@ -387,8 +387,9 @@ def replace_plan(doctor: Doctor, periods: list[tuple[int, dt.time, dt.time]]) ->
 
 # --- booking ----------------------------------------------------------------------------------
 
-def _check_slot(doctor: Doctor, day: dt.date, time: dt.time) -> None:
-    """Refuse a slot that cannot be booked, with the reason a patient can act on."""
+def check_slot(doctor: Doctor, day: dt.date, time: dt.time) -> None:
+    """Refuse a slot that cannot be booked, with the reason a patient can act on. Read-only:
+    pages call it before asking for a reason; bookings call it again under the write lock."""
     if not doctor.user.is_active:
         raise SchedulingError(f"{doctor.full_name} is not taking appointments.")
     if dt.datetime.combine(day, time) <= clinic_now():
@@ -433,7 +434,7 @@ def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.ti
                      reason: str, by: User) -> Appointment:
     """Book a free slot for a patient, or raise SchedulingError saying why not."""
     with write_transaction():
-        _check_slot(doctor, day, time)
+        check_slot(doctor, day, time)
         _check_patient_free(patient, day, time)
         return _insert(doctor, day, time, patient=patient, reason=reason.strip(), booked_by=by)
 
@@ -451,7 +452,7 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
             raise SchedulingError("This appointment has already started; it cannot be moved.")
         if (old.date, old.time) == (day, time):
             raise SchedulingError("That is the appointment's current time. Pick another slot.")
-        _check_slot(old.doctor, day, time)
+        check_slot(old.doctor, day, time)
         old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utcnow(), by
         old.save()
         _check_patient_free(old.patient, day, time)

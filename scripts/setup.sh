@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(redis-server libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+# python3-venv: Debian's python3 needs it for `-m venv`; Pango and HarfBuzz: WeasyPrint.
+apt_packages=(python3-venv redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+              fonts-dejavu-core)
 extras="."
 if [[ "${1:-}" == "--test" ]]; then
     apt_packages+=(chromium poppler-utils)
@@ -29,9 +31,17 @@ if [[ ! -x .venv/bin/python ]]; then
     echo "==> Creating the virtual environment in .venv"
     python3 -m venv .venv
 fi
-echo "==> Installing Python packages"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
+# Reinstall only when what was asked for changed, so a second run needs no network.
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras//[^a-z]/}"
+if [[ ! -e "$stamp" ]]; then
+    echo "==> Installing Python packages"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
+    touch "$stamp"
+fi
 
-echo "==> Installing htmx from npm (pinned in package-lock.json)"
-npm ci --silent --no-audit --no-fund
-cp node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+if ! cmp -s package-lock.json node_modules/.hms-lock || [[ ! -e static/htmx.min.js ]]; then
+    echo "==> Installing htmx from npm (pinned in package-lock.json)"
+    npm ci --silent --no-audit --no-fund
+    cp package-lock.json node_modules/.hms-lock
+    cp node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+fi

@@ -231,3 +231,23 @@ def test_reschedule_picker_opens_on_the_appointments_day(patient_client, booked,
     page = patient_client.get(f"/appointments/{booked.id}/reschedule")
     assert f'<option value="{diary.isoformat()}" selected>' in page.text
     assert f"reschedule?slot={key(diary, '10:00')}" in page.text
+
+
+@pytest.mark.parametrize("slot, message", [
+    ("2999-12-31T09:00", "days ahead"),
+    ("2001-01-01T09:00", "already passed"),
+])
+def test_the_confirm_page_says_at_once_when_a_slot_cannot_be_booked(
+        patient_client, people, slot, message):
+    page = patient_client.get(f"/appointments/book/{people.doctor('dr.one').id}?slot={slot}")
+    assert page.status_code == 200 and message in page.text
+    assert 'name="reason"' not in page.text
+
+
+def test_the_confirm_page_offers_the_nearest_when_the_slot_is_already_taken(
+        patient_client, people, diary):
+    doctor = people.doctor("dr.one")
+    Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=diary,
+                       time=dt.time(10), reason="x")
+    page = patient_client.get(f"/appointments/book/{doctor.id}?slot={key(diary, '10:00')}")
+    assert "just taken" in page.text and f'value="{key(diary, "10:30")}"' in page.text

@@ -178,8 +178,9 @@ def test_staff_reading_a_treatment_is_audited(client, auth, visit):
     auth.login("dr.one")
     treatment_form(client, visit)
     client.get(f"/appointments/{visit.id}")
-    assert AuditLog.select().where(AuditLog.action == "read",
-                                   AuditLog.object_type == "treatment").count() == 1
+    log = AuditLog.get(AuditLog.action == "read treatments")
+    assert (log.object_type, log.object_id, log.user.username) == ("appointment", visit.id,
+                                                                   "dr.one")
 
 
 # --- profiles ---------------------------------------------------------------------------------

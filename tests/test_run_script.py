@@ -24,6 +24,22 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _started_by(instance: Path) -> dict[int, str]:
+    """Live processes (pid: command line) whose environment names this instance folder."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f"HMS_INSTANCE_PATH={instance}".encode() in environ and cmdline:
+            found[int(proc.name)] = cmdline
+    return found
+
+
 def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> str:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -53,9 +69,10 @@ def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_pat
         health = _wait_for(f"http://127.0.0.1:{web}/healthz", proc)
         assert '"redis":"ok"' in health and '"database":"ok"' in health
         assert "Log in" in _wait_for(f"http://127.0.0.1:{web}/login", proc)
-        worker = subprocess.run(["pgrep", "-f", "huey_consumer tasks.huey"],
-                                capture_output=True, text=True)
-        assert worker.stdout.strip(), "the Huey worker is not running"
+        running = " | ".join(_started_by(tmp_path).values())
+        assert "huey_consumer tasks.huey" in running, "the Huey worker is not running"
+        assert "hms run" in running
+        assert _listening(redis_port)  # Redis rewrites its title and environment: ask its port
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
@@ -66,4 +83,5 @@ def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_pat
     assert "Demo logins" in output and "anna (patient)" in output
     assert "Stopping HMS" in output
     assert not _listening(web) and not _listening(redis_port)
+    assert _started_by(tmp_path) == {}, "something run.sh started is still running"
     assert (tmp_path / "hms.sqlite3").exists()

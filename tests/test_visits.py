@@ -56,6 +56,7 @@ def test_check_in_then_complete_swaps_the_row(client, auth, today_visit):
     auth.login("dr.one")
     row = post_status(client, today_visit, "check_in", **HTMX)
     assert row.status_code == 200
+    assert row.headers["HX-Trigger"] == "appointment-changed"  # the day's list refreshes
     assert row.text.startswith(f'<tr id="appt-{today_visit.id}"') and "<html" not in row.text
     assert "checked in" in row.text and 'value="complete"' in row.text
     assert status_of(today_visit) == "checked_in"
@@ -167,3 +168,17 @@ def test_schedule_is_paginated(client, auth, people, now):
 def test_schedule_is_for_doctors(client, auth, username):
     auth.login(username)
     assert client.get("/appointments/schedule").status_code == 403
+
+
+def test_the_days_list_refreshes_itself_as_a_fragment(client, auth, today_visit):
+    auth.login("dr.one")
+    page = client.get("/doctor/").text
+    assert 'hx-trigger="appointment-changed from:body"' in page
+    fragment = client.get("/doctor/", headers=HTMX).text
+    assert fragment.startswith('<section id="day-list"') and "<strong>1</strong> Today" in fragment
+
+
+def test_a_refused_change_does_not_refresh_the_list(client, auth, today_visit):
+    auth.login("dr.one")
+    refused = post_status(client, today_visit, "complete", **HTMX)
+    assert refused.status_code == 409 and "HX-Trigger" not in refused.headers
