@@ -4,6 +4,7 @@ personas (an admin, two doctors, two patients, a receptionist) and a real Redis 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import threading
@@ -18,6 +19,10 @@ from hms.db import db, init_schema
 from hms.models import Doctor, DoctorAvailability, Patient, User
 from hms.scheduling import clinic_today
 from support import PASSWORD, csrf_token, free_port, make_app
+
+# Tests state their own configuration: a developer's HMS_* settings must not leak in.
+for _name in [n for n in os.environ if n.startswith("HMS_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from hms.scheduling import (
     SlotTaken,
     book_appointment,
     cancel_appointment,
+    cell_state,
     free_slots,
     open_slots_from_plans,
     replace_plan,
@@ -163,9 +164,10 @@ def test_week_grid_shows_open_closed_booked_and_past(ctx, diary, one, pat, booke
     assert grid.cell(diary, HALF_NINE).state == "open"
     assert grid.cell(diary, TEN).state == "closed"
     assert grid.cell(diary, dt.time(17)).state == "closed"  # inside the grid's day, never opened
-    yesterday = diary - dt.timedelta(days=2)
-    if yesterday >= grid.monday:
-        assert grid.cell(yesterday, NINE).state == "past"
+    now = dt.datetime.combine(diary, TEN)
+    assert cell_state(diary, NINE, True, None, now).state == "past"
+    assert cell_state(diary, TEN, True, None, now).state == "past"  # starting now: too late
+    assert cell_state(diary, HALF_NINE, True, 7, now).state == "booked"
 
 
 def test_weekly_plan_opens_new_weeks_but_keeps_hand_closed_slots(ctx, app, diary, one):
