@@ -43,14 +43,17 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
 
     from hms import (
+        admin,
         appointments,
         auth,
         availability,
+        cache,
         db,
         doctors,
         home,
         patients,
         profiles,
+        reports,
         scheduling,
         treatments,
         visits,
@@ -58,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     db.init_app(app)
+    cache.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     auth.login_manager.init_app(app)
@@ -71,6 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(treatments.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(reports.bp)
     app.jinja_env.globals["medicines"] = visits.medicines
     app.jinja_env.globals["slot_key"] = scheduling.slot_key
     app.jinja_env.globals["actions_for"] = visits.actions_for
