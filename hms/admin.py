@@ -2,6 +2,429 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from peewee import JOIN, fn
+
+from hms.accounts import (
+    create_doctor,
+    create_staff,
+    delete_doctor,
+    one_time_password,
+    register_walk_in,
+    set_active,
+)
+from hms.auth import role_required
+from hms.cache import invalidate
+from hms.db import db
+from hms.forms import (
+    AdminPatientForm,
+    DepartmentForm,
+    DoctorProfileForm,
+    NewDoctorForm,
+    StaffForm,
+    normalise_email,
+)
+from hms.models import (
+    STATUSES,
+    WAITING_STATUSES,
+    Appointment,
+    AuditLog,
+    Department,
+    Doctor,
+    Patient,
+    User,
+    page_of,
+)
+from hms.scheduling import (
+    SchedulingError,
+    clinic_now,
+    clinic_today,
+    parse_day,
+    reschedule_appointment,
+)
+from hms.visits import audit
+from hms.web import arg_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE = 25
+
+
+@bp.before_request
+@role_required("admin")
+def _admins_only() -> None:
+    """Every page here is for administrators; everyone else gets 403."""
+
+
+def _q() -> str:
+    return request.args.get("q", "").strip()[:80]
+
+
+def _number(q: str) -> int | None:
+    return int(q) if q.isascii() and q.isdigit() and len(q) < 10 else None
+
+
+# --- doctors ----------------------------------------------------------------------------------
+
+@bp.get("/doctors")
+def doctors():
+    """Every doctor, active or not, searchable by name and filtered by specialization."""
+    q, department = _q(), arg_int("department", 0, low=0)
+    query = (Doctor.select(Doctor, User, Department).join(User).switch(Doctor).join(Department)
+             .order_by(Doctor.full_name))
+    if q:
+        query = query.where(Doctor.full_name.contains(q) | User.email.contains(q)
+                            | (Doctor.id == (_number(q) or 0)))
+    if department:
+        query = query.where(Doctor.department == department)
+    rows, more = page_of(query, arg_int("page", 1), PAGE)
+    return render("admin/doctors.html", "admin/_doctor_list.html", doctors=rows, more=more,
+                  q=q, department=department, page_no=arg_int("page", 1),
+                  departments=list(Department.select().order_by(Department.name)))
+
+
+@bp.route("/doctors/new", methods=["GET", "POST"])
+def new_doctor():
+    """Create a doctor with their login; a blank password becomes a one-time password shown
+    once on the next page."""
+    form = NewDoctorForm()
+    if form.validate_on_submit():
+        password = form.password.data or one_time_password()
+        doctor = create_doctor(form.username.data, form.email.data, password,
+                               form.full_name.data, form.department.data,
+                               form.experience_years.data, form.about.data)
+        invalidate("directory", "stats")
+        flash(f"{doctor.full_name} can now log in as {doctor.user.username}.", "success")
+        # Rendered, not redirected: the one-time password is shown here and never again.
+        return render("admin/doctor.html", "admin/_doctor.html", status=201,
+                      **_doctor_context(doctor),
+                      one_time=None if form.password.data else password)
+    return render("admin/doctor_form.html", "admin/_doctor_form.html",
+                  status=422 if request.method == "POST" else 200, form=form, doctor=None)
+
+
+def _doctor_or_404(doctor_id: int) -> Doctor:
+    doctor = Doctor.select(Doctor, User, Department).join(User).switch(Doctor).join(
+        Department).where(Doctor.id == doctor_id).get_or_none()
+    if doctor is None:
+        abort(404)
+    return doctor
+
+
+def _doctor_context(doctor: Doctor) -> dict:
+    future = (Appointment.select(Appointment, Patient).join(Patient)
+              .where(Appointment.doctor == doctor, Appointment.status.in_(WAITING_STATUSES),
+                     Appointment.starting_from(clinic_now()))
+              .order_by(Appointment.date, Appointment.time))
+    colleagues = (Doctor.select().join(User).where(User.is_active == True,  # noqa: E712
+                                                     Doctor.id != doctor.id)
+                  .order_by(Doctor.department != doctor.department, Doctor.full_name))
+    return {"doctor": doctor, "future": list(future), "today": clinic_today(),
+            "colleagues": list(colleagues),
+            "has_history": Appointment.select().where(Appointment.doctor == doctor).exists()}
+
+
+@bp.get("/doctors/<int:doctor_id>")
+def doctor(doctor_id: int):
+    """One doctor: profile, login, and (when deactivated) the future appointments to settle."""
+    return render("admin/doctor.html", "admin/_doctor.html",
+                  **_doctor_context(_doctor_or_404(doctor_id)))
+
+
+@bp.route("/doctors/<int:doctor_id>/edit", methods=["GET", "POST"])
+def edit_doctor(doctor_id: int):
+    """Edit a doctor's profile as patients see it."""
+    doctor = _doctor_or_404(doctor_id)
+    form = DoctorProfileForm(obj=doctor)
+    if request.method == "GET":
+        form.department.data = doctor.department_id
+    if form.validate_on_submit():
+        doctor.full_name, doctor.department = form.full_name.data.strip(), form.department.data
+        doctor.experience_years, doctor.about = form.experience_years.data, form.about.data or ""
+        doctor.save()
+        invalidate("directory", f"slots:{doctor.id}")
+        flash("Saved.", "success")
+        return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+    return render("admin/doctor_form.html", "admin/_doctor_form.html",
+                  status=422 if request.method == "POST" else 200, form=form, doctor=doctor)
+
+
+@bp.post("/doctors/<int:doctor_id>/<any(deactivate, reactivate):change>")
+def doctor_active(doctor_id: int, change: str):
+    """Deactivate a doctor (gone from the directory and booking) or bring them back."""
+    doctor = _doctor_or_404(doctor_id)
+    set_active(doctor.user, change == "reactivate")
+    audit(current_user, change, None, "doctor", doctor.id)
+    invalidate("directory", "stats", f"slots:{doctor.id}")
+    flash(f"{doctor.full_name} is {'active again' if change == 'reactivate' else 'deactivated'}."
+          + (" Settle their future appointments below." if change == "deactivate" else ""),
+          "success")
+    return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+
+
+@bp.post("/doctors/<int:doctor_id>/delete")
+def remove_doctor(doctor_id: int):
+    """Delete a doctor who never had an appointment; otherwise say to deactivate instead."""
+    doctor = _doctor_or_404(doctor_id)
+    if not delete_doctor(doctor):
+        flash(f"{doctor.full_name} has appointments on record and cannot be deleted; "
+              "deactivate them instead.", "error")
+        return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+    invalidate("directory", "stats")
+    flash(f"{doctor.full_name} was deleted.", "success")
+    return redirect(url_for(".doctors"), 303)
+
+
+# --- departments ------------------------------------------------------------------------------
+
+@bp.route("/departments", methods=["GET", "POST"])
+def departments():
+    """The specializations patients choose from; one can be removed while no doctor has it."""
+    form = DepartmentForm()
+    if form.validate_on_submit():
+        Department.create(name=form.name.data.strip(), description=form.description.data or "")
+        invalidate("directory")
+        flash(f"{form.name.data.strip()} added.", "success")
+        return redirect(url_for(".departments"), 303)
+    rows = (Department.select(Department, fn.COUNT(Doctor.id).alias("doctors"))
+            .join(Doctor, JOIN.LEFT_OUTER, on=(Doctor.department == Department.id))
+            .group_by(Department.id).order_by(Department.name))
+    return render("admin/departments.html", "admin/_department_form.html",
+                  status=422 if request.method == "POST" else 200, form=form,
+                  departments=list(rows))
+
+
+@bp.post("/departments/<int:department_id>/delete")
+def delete_department(department_id: int):
+    """Remove a specialization no doctor has."""
+    dept = Department.get_or_none(Department.id == department_id) or abort(404)
+    if Doctor.select().where(Doctor.department == dept).exists():
+        flash(f"{dept.name} still has doctors; move them first.", "error")
+    else:
+        dept.delete_instance()
+        invalidate("directory")
+        flash(f"{dept.name} removed.", "success")
+    return redirect(url_for(".departments"), 303)
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+@bp.get("/patients")
+def patients():
+    """Every patient, searchable by name, phone, email or patient number."""
+    q = _q()
+    query = Patient.select(Patient, User).join(User).order_by(Patient.full_name)
+    if q:
+        query = query.where(Patient.full_name.contains(q) | Patient.phone.contains(q)
+                            | User.email.contains(q) | (Patient.id == (_number(q) or 0)))
+    rows, more = page_of(query, arg_int("page", 1), PAGE)
+    return render("admin/patients.html", "admin/_patient_list.html", patients=rows, more=more,
+                  q=q, page_no=arg_int("page", 1), today=clinic_today())
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def new_patient():
+    """Register a patient (no password: they get a login when they ask for one)."""
+    form = AdminPatientForm()
+    if form.validate_on_submit():
+        patient = register_walk_in(form.full_name.data, form.gender.data, form.dob.data,
+                                   form.phone.data, form.address.data or "", form.email.data)
+        _save_patient(patient, form)
+        flash(f"{patient.full_name} is patient no. {patient.id}.", "success")
+        return redirect(url_for(".patient", patient_id=patient.id), 303)
+    return render("admin/patient_form.html", "admin/_patient_form.html",
+                  status=422 if request.method == "POST" else 200, form=form, patient=None)
+
+
+def _patient_or_404(patient_id: int) -> Patient:
+    patient = Patient.select(Patient, User).join(User).where(
+        Patient.id == patient_id).get_or_none()
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _save_patient(patient: Patient, form: AdminPatientForm) -> None:
+    with db.atomic():
+        for name in ("full_name", "gender", "dob", "address", "phone", "height_cm", "weight_kg",
+                     "is_disabled"):
+            value = getattr(form, name).data
+            setattr(patient, name, value.strip() if isinstance(value, str) else value)
+        patient.blood_group = form.blood_group.data or None
+        patient.save()
+        User.update(email=normalise_email(form.email.data) if form.email.data else None).where(
+            User.id == patient.user_id).execute()
+        audit(current_user, "update", patient, "patient", patient.id)
+
+
+@bp.get("/patients/<int:patient_id>")
+def patient(patient_id: int):
+    """One patient's details and login, with links to their history and appointments."""
+    patient = _patient_or_404(patient_id)
+    return render("admin/patient.html", "admin/_patient.html", patient=patient,
+                  today=clinic_today(), appointments=Appointment.select().where(
+                      Appointment.patient == patient).count())
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+def edit_patient(patient_id: int):
+    """Correct a patient's details."""
+    patient = _patient_or_404(patient_id)
+    form = AdminPatientForm(obj=patient, current_user_id=patient.user_id)
+    if request.method == "GET":
+        form.email.data = patient.user.email
+    if form.validate_on_submit():
+        _save_patient(patient, form)
+        flash("Saved.", "success")
+        return redirect(url_for(".patient", patient_id=patient.id), 303)
+    return render("admin/patient_form.html", "admin/_patient_form.html",
+                  status=422 if request.method == "POST" else 200, form=form, patient=patient)
+
+
+@bp.post("/patients/<int:patient_id>/<any(deactivate, reactivate):change>")
+def patient_active(patient_id: int, change: str):
+    """Deactivate a patient's login (they cannot log in) or bring it back."""
+    patient = _patient_or_404(patient_id)
+    set_active(patient.user, change == "reactivate")
+    audit(current_user, change, patient, "patient", patient.id)
+    flash(f"{patient.full_name} is {'active again' if change == 'reactivate' else 'deactivated'}.",
+          "success")
+    return redirect(url_for(".patient", patient_id=patient.id), 303)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+@bp.route("/staff", methods=["GET", "POST"])
+def staff():
+    """Receptionists and administrators: create them, deactivate or reactivate them."""
+    form = StaffForm()
+    if form.validate_on_submit():
+        password = form.password.data or one_time_password()
+        user = create_staff(form.role.data, form.username.data, form.email.data, password)
+        flash(f"{user.username} ({user.role}) can now log in"
+              + ("." if form.password.data else f" with the one-time password {password} "
+                 "(shown only now)."), "success")
+        form = StaffForm(formdata=None)
+    people = User.select().where(User.role.in_(("receptionist", "admin"))).order_by(
+        User.role, User.username)
+    return render("admin/staff.html", "admin/_staff.html",
+                  status=422 if form.errors else 200, form=form, people=list(people))
+
+
+@bp.post("/staff/<int:user_id>/<any(deactivate, reactivate):change>")
+def staff_active(user_id: int, change: str):
+    """Deactivate or reactivate a receptionist or administrator (never yourself)."""
+    user = User.get_or_none((User.id == user_id) & User.role.in_(("receptionist", "admin")))
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash("You cannot deactivate your own account.", "error")
+    else:
+        set_active(user, change == "reactivate")
+        audit(current_user, change, None, "user", user.id)
+        flash(f"{user.username} is {'active again' if change == 'reactivate' else 'deactivated'}.",
+              "success")
+    return redirect(url_for(".staff"), 303)
+
+
+# --- search, appointments, audit log ----------------------------------------------------------
+
+@bp.get("/search")
+def search():
+    """One box across doctors, patients and logins: name, specialization, id, phone, email."""
+    q = _q()
+    results: list[tuple[str, str, str, str]] = []
+    if q:
+        number = _number(q) or 0
+        for d in (Doctor.select(Doctor, User, Department).join(User).switch(Doctor)
+                  .join(Department).where(Doctor.full_name.contains(q) | Department.name.contains(q)
+                                          | User.email.contains(q) | User.username.contains(q)
+                                          | (Doctor.id == number)).limit(50)):
+            results.append(("Doctor", d.full_name, f"{d.department.name} · {d.user.email}",
+                            url_for(".doctor", doctor_id=d.id)))
+        for p in (Patient.select(Patient, User).join(User)
+                  .where(Patient.full_name.contains(q) | Patient.phone.contains(q)
+                         | User.email.contains(q) | User.username.contains(q)
+                         | (Patient.id == number)).limit(50)):
+            results.append(("Patient", p.full_name, f"no. {p.id} · {p.phone}",
+                            url_for(".patient", patient_id=p.id)))
+        for u in User.select().where(User.role.in_(("receptionist", "admin")),
+                                     User.username.contains(q) | User.email.contains(q)
+                                     | (User.id == number)).limit(50):
+            results.append(("Staff", u.username, f"{u.role} · {u.email}", url_for(".staff")))
+    page_no = arg_int("page", 1)
+    shown = results[(page_no - 1) * PAGE: page_no * PAGE]
+    return render("admin/search.html", "admin/_search_results.html", q=q, results=shown,
+                  total=len(results), page_no=page_no, more=len(results) > page_no * PAGE)
+
+
+@bp.get("/appointments")
+def appointments():
+    """All appointments, filtered by dates, doctor, patient and status; status changes in
+    place with the same rules as the doctor's screen."""
+    first, last = parse_day(request.args.get("from")), parse_day(request.args.get("to"))
+    doctor_id, patient_id = arg_int("doctor", 0, low=0), arg_int("patient", 0, low=0)
+    state = request.args.get("status", "")
+    query = (Appointment.select(Appointment, Patient, Doctor).join(Patient)
+             .switch(Appointment).join(Doctor)
+             .order_by(Appointment.date.desc(), Appointment.time.desc()))
+    if first:
+        query = query.where(Appointment.date >= first)
+    if last:
+        query = query.where(Appointment.date <= last)
+    if doctor_id:
+        query = query.where(Appointment.doctor == doctor_id)
+    if patient_id:
+        query = query.where(Appointment.patient == patient_id)
+    if state in STATUSES:
+        query = query.where(Appointment.status == state)
+    rows, more = page_of(query, arg_int("page", 1), PAGE)
+    filters = {"from": first.isoformat() if first else "", "to": last.isoformat() if last else "",
+               "doctor": doctor_id or "", "patient": patient_id or "",
+               "status": state if state in STATUSES else ""}
+    return render("admin/appointments.html", "admin/_appointments.html", appointments=rows,
+                  more=more, page_no=arg_int("page", 1), filters=filters, statuses=STATUSES,
+                  doctors=list(Doctor.select().order_by(Doctor.full_name)),
+                  today=clinic_today())
+
+
+@bp.get("/audit")
+def audit_log():
+    """Who read or changed which clinical record, and when; filter by user and patient."""
+    user_id, patient_id = arg_int("user", 0, low=0), arg_int("patient", 0, low=0)
+    query = (AuditLog.select(AuditLog, User).join(User).order_by(AuditLog.id.desc()))
+    if user_id:
+        query = query.where(AuditLog.user == user_id)
+    if patient_id:
+        query = query.where(AuditLog.patient == patient_id)
+    rows, more = page_of(query, arg_int("page", 1), PAGE * 2)
+    names = dict(Patient.select(Patient.id, Patient.full_name).where(
+        Patient.id.in_({r.patient_id for r in rows if r.patient_id})).tuples())
+    return render("admin/audit.html", "admin/_audit.html", rows=rows, more=more, names=names,
+                  page_no=arg_int("page", 1), user_id=user_id or "",
+                  patient_id=patient_id or "",
+                  users=list(User.select().where(User.role.in_(("doctor", "admin")))
+                             .order_by(User.username)))
+
+
+@bp.post("/appointments/<int:appointment_id>/reassign")
+def reassign(appointment_id: int):
+    """Give a (deactivated) doctor's booked appointment to a colleague at the same time."""
+    appt = Appointment.get_or_none(Appointment.id == appointment_id) or abort(404)
+    colleague = Doctor.get_or_none(Doctor.id == arg_form_int("doctor")) or abort(400)
+    try:
+        moved = reschedule_appointment(appt, appt.date, appt.time, current_user, colleague)
+    except SchedulingError as refusal:
+        flash(f"{refusal.message} Choose another colleague, or cancel the appointment.",
+              "error")
+    else:
+        invalidate("stats", f"slots:{appt.doctor_id}", f"slots:{colleague.id}")
+        flash(f"{moved.patient.full_name}'s appointment now is with {colleague.full_name}.",
+              "success")
+    return redirect(url_for(".doctor", doctor_id=appt.doctor_id), 303)
+
+
+def arg_form_int(name: str) -> int:
+    """A posted id, or 0."""
+    value = request.form.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0

@@ -29,8 +29,9 @@ LANDING = {
 
 # Each role's navigation: (endpoint, label).
 NAV = {
-    "admin": [("home.admin", "Dashboard"), ("home.desk", "Front desk"),
-              ("doctors.index", "Doctors")],
+    "admin": [("home.admin", "Dashboard"), ("admin.doctors", "Doctors"),
+              ("admin.patients", "Patients"), ("admin.appointments", "Appointments"),
+              ("admin.search", "Search"), ("home.desk", "Front desk")],
     "doctor": [("home.doctor", "Today"), ("appointments.schedule", "Appointments"),
                ("patients.index", "My patients"), ("availability.week", "Availability"),
                ("availability.plan", "Weekly plan"), ("profiles.doctor", "Profile")],

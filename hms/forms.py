@@ -118,3 +118,59 @@ class DoctorProfileForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.department.choices = [SelectChoice(d.id, d.name)
                                    for d in Department.select().order_by(Department.name)]
+
+
+class NewLoginForm(FlaskForm):
+    """The login part of an account the admin creates; a blank password means a one-time
+    password is generated and shown once."""
+
+    username = StringField("Username", [InputRequired(message="Choose a username."),
+                                        Length(min=3, max=40), USERNAME])
+    email = EmailField("Email", [InputRequired(message="Enter an email address."),
+                                 Length(max=254), EMAIL])
+    password = PasswordField("Password (leave blank for a one-time password)", [
+        Optional(), Length(min=8, message="Use at least 8 characters.")])
+
+    def validate_username(self, field: StringField) -> None:
+        if User.select().where(User.username == field.data.strip()).exists():
+            raise ValidationError("That username is taken; please choose another.")
+
+    def validate_email(self, field: EmailField) -> None:
+        if User.select().where(User.email == normalise_email(field.data)).exists():
+            raise ValidationError("An account with this email already exists.")
+
+
+class NewDoctorForm(DoctorProfileForm, NewLoginForm):
+    """A doctor's profile and login, created together by an admin."""
+
+
+class StaffForm(NewLoginForm):
+    role = SelectField("Role", choices=[SelectChoice("receptionist", "Receptionist"),
+                                        SelectChoice("admin", "Administrator")])
+
+
+class AdminPatientForm(PatientProfileForm):
+    """A patient registered by staff; the email is optional (a login can come later)."""
+
+    email = EmailField("Email (optional)", [Optional(), Length(max=254), EMAIL])
+
+    def __init__(self, *args, current_user_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._user_id = current_user_id
+
+    def validate_email(self, field: EmailField) -> None:
+        taken = User.select().where(User.email == normalise_email(field.data))
+        if self._user_id:
+            taken = taken.where(User.id != self._user_id)
+        if field.data and taken.exists():
+            raise ValidationError("An account with this email already exists.")
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField("Name", [InputRequired(message="Name the specialization."),
+                                Length(max=80)])
+    description = StringField("Description", [Optional(), Length(max=500)])
+
+    def validate_name(self, field: StringField) -> None:
+        if Department.select().where(Department.name == field.data.strip()).exists():
+            raise ValidationError("That specialization already exists.")

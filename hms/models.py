@@ -279,3 +279,9 @@ MODELS = [
     Treatment,
     AuditLog,
 ]
+
+
+def page_of(query, page_no: int, size: int) -> tuple[list, bool]:
+    """One page of a query's rows, and whether another page follows."""
+    rows = list(query.limit(size + 1).offset((page_no - 1) * size))
+    return rows[:size], len(rows) > size

@@ -440,23 +440,25 @@ def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.ti
 
 
 def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time,
-                           by: User) -> Appointment:
-    """Move a booked appointment to another free slot of the same doctor, in one transaction.
-    The old one is marked rescheduled (freeing its slot); the new one records which it replaced."""
+                           by: User, doctor: Doctor | None = None) -> Appointment:
+    """Move a booked appointment to another free slot (of the same doctor, or of the doctor
+    given: an admin reassigning a deactivated doctor's patients), in one transaction. The old
+    one is marked rescheduled (freeing its slot); the new one records which it replaced."""
     with write_transaction():
         old = Appointment.get_by_id(appointment.id)  # fresh, under the lock
+        target = doctor or old.doctor
         if old.status not in MOVABLE:
             raise SchedulingError(f"A {old.status.replace('_', ' ')} appointment cannot be "
                                   "rescheduled.")
         if dt.datetime.combine(old.date, old.time) <= clinic_now():
             raise SchedulingError("This appointment has already started; it cannot be moved.")
-        if (old.date, old.time) == (day, time):
+        if (old.date, old.time, old.doctor_id) == (day, time, target.id):
             raise SchedulingError("That is the appointment's current time. Pick another slot.")
-        check_slot(old.doctor, day, time)
+        check_slot(target, day, time)
         old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utcnow(), by
         old.save()
         _check_patient_free(old.patient, day, time)
-        return _insert(old.doctor, day, time, patient=old.patient, reason=old.reason,
+        return _insert(target, day, time, patient=old.patient, reason=old.reason,
                        booked_by=by, rescheduled_from=old)
 
 
