@@ -8,6 +8,7 @@ import secrets
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
+from hms.cache import directory_changed
 from hms.db import db
 from hms.forms import normalise_email
 from hms.models import Appointment, Department, Doctor, Patient, User
@@ -27,6 +28,8 @@ def create_staff(role: str, username: str, email: str, password: str,
         if role == "doctor":
             dept, _ = Department.get_or_create(name=department.strip())
             Doctor.create(user=user, full_name=full_name.strip(), department=dept)
+    if role == "doctor":
+        directory_changed()
     return user
 
 
@@ -52,8 +55,10 @@ def create_doctor(username: str, email: str, password: str, full_name: str,
     with db.atomic():
         user = User.create(username=username.strip(), email=normalise_email(email),
                            password_hash=hash_password(password), role="doctor")
-        return Doctor.create(user=user, full_name=full_name.strip(), department=department_id,
-                             experience_years=experience_years, about=(about or "").strip())
+        doctor = Doctor.create(user=user, full_name=full_name.strip(), department=department_id,
+                               experience_years=experience_years, about=(about or "").strip())
+    directory_changed()
+    return doctor
 
 
 def register_walk_in(full_name: str, gender: str, dob: dt.date, phone: str,

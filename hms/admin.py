@@ -15,7 +15,7 @@ from hms.accounts import (
     set_active,
 )
 from hms.auth import role_required
-from hms.cache import invalidate
+from hms.cache import directory_changed, doctor_changed
 from hms.db import db
 from hms.forms import (
     AdminPatientForm,
@@ -93,7 +93,6 @@ def new_doctor():
         doctor = create_doctor(form.username.data, form.email.data, password,
                                form.full_name.data, form.department.data,
                                form.experience_years.data, form.about.data)
-        invalidate("directory", "stats")
         flash(f"{doctor.full_name} can now log in as {doctor.user.username}.", "success")
         # Rendered, not redirected: the one-time password is shown here and never again.
         return render("admin/doctor.html", "admin/_doctor.html", status=201,
@@ -142,7 +141,7 @@ def edit_doctor(doctor_id: int):
         doctor.full_name, doctor.department = form.full_name.data.strip(), form.department.data
         doctor.experience_years, doctor.about = form.experience_years.data, form.about.data or ""
         doctor.save()
-        invalidate("directory", f"slots:{doctor.id}")
+        doctor_changed(doctor.id)
         flash("Saved.", "success")
         return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
     return render("admin/doctor_form.html", "admin/_doctor_form.html",
@@ -155,7 +154,7 @@ def doctor_active(doctor_id: int, change: str):
     doctor = _doctor_or_404(doctor_id)
     set_active(doctor.user, change == "reactivate")
     audit(current_user, change, None, "doctor", doctor.id)
-    invalidate("directory", "stats", f"slots:{doctor.id}")
+    doctor_changed(doctor.id)
     flash(f"{doctor.full_name} is {'active again' if change == 'reactivate' else 'deactivated'}."
           + (" Settle their future appointments below." if change == "deactivate" else ""),
           "success")
@@ -170,7 +169,7 @@ def remove_doctor(doctor_id: int):
         flash(f"{doctor.full_name} has appointments on record and cannot be deleted; "
               "deactivate them instead.", "error")
         return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
-    invalidate("directory", "stats")
+    doctor_changed(doctor.id)
     flash(f"{doctor.full_name} was deleted.", "success")
     return redirect(url_for(".doctors"), 303)
 
@@ -183,7 +182,7 @@ def departments():
     form = DepartmentForm()
     if form.validate_on_submit():
         Department.create(name=form.name.data.strip(), description=form.description.data or "")
-        invalidate("directory")
+        directory_changed()
         flash(f"{form.name.data.strip()} added.", "success")
         return redirect(url_for(".departments"), 303)
     rows = (Department.select(Department, fn.COUNT(Doctor.id).alias("doctors"))
@@ -202,7 +201,7 @@ def delete_department(department_id: int):
         flash(f"{dept.name} still has doctors; move them first.", "error")
     else:
         dept.delete_instance()
-        invalidate("directory")
+        directory_changed()
         flash(f"{dept.name} removed.", "success")
     return redirect(url_for(".departments"), 303)
 
@@ -418,7 +417,6 @@ def reassign(appointment_id: int):
         flash(f"{refusal.message} Choose another colleague, or cancel the appointment.",
               "error")
     else:
-        invalidate("stats", f"slots:{appt.doctor_id}", f"slots:{colleague.id}")
         flash(f"{moved.patient.full_name}'s appointment now is with {colleague.full_name}.",
               "success")
     return redirect(url_for(".doctor", doctor_id=appt.doctor_id), 303)

@@ -7,14 +7,15 @@ import datetime as dt
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
+from hms import cache
 from hms.auth import patient_of, role_required
 from hms.models import Department, Doctor
 from hms.scheduling import (
     bookable_days,
     clinic_today,
     doctor_directory,
-    free_slots,
     next_free_slots,
+    offered_slots,
     parse_day,
 )
 from hms.web import arg_int, render
@@ -30,10 +31,30 @@ def index():
     """Active doctors, searchable by name as you type and filterable by specialization."""
     q = request.args.get("q", "").strip()[:80]
     department = arg_int("department", 0, low=0) or None
-    doctors = list(doctor_directory(q, department))
-    return render("doctors/index.html", "doctors/_list.html", doctors=doctors, q=q,
-                  department=department, departments=list(Department.select().order_by(
-                      Department.name)))
+    listing = directory()
+    return render("doctors/index.html", "doctors/_list.html", q=q, department=department,
+                  doctors=find_doctors(listing["doctors"], q, department),
+                  departments=listing["departments"])
+
+
+def directory() -> dict:
+    """The active doctors and the specializations, as plain data kept in the cache until a
+    doctor or a specialization changes."""
+    return cache.remember("directory", "all", lambda: {
+        "doctors": [{"id": d.id, "full_name": d.full_name,
+                     "experience_years": d.experience_years,
+                     "department": {"id": d.department_id, "name": d.department.name}}
+                    for d in doctor_directory()],
+        "departments": [{"id": d.id, "name": d.name}
+                        for d in Department.select().order_by(Department.name)],
+    })
+
+
+def find_doctors(doctors: list[dict], q: str, department: int | None) -> list[dict]:
+    """The listed doctors whose name contains q (in any case), in one specialization if given."""
+    needle = q.casefold()
+    return [d for d in doctors if needle in d["full_name"].casefold()
+            and (not department or d["department"]["id"] == department)]
 
 
 def bookable_doctor(doctor_id: int) -> Doctor:
@@ -76,6 +97,6 @@ def picker(doctor: Doctor, day: dt.date, appointment=None, patient=None) -> dict
         here = url_for("doctors.show", doctor_id=doctor.id)
         pick = url_for("appointments.book", doctor_id=doctor.id)
     return {"day": day, "days": bookable_days(), "picker_url": here, "pick_url": pick,
-            "slots": [t for _, t in free_slots(doctor, day, day, patient=patient)],
+            "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)],
             "today": clinic_today()}
 

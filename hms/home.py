@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user
 from peewee import fn
 
+from hms import cache
 from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
 from hms.db import db
@@ -39,23 +40,31 @@ def index():
 def admin():
     """The administrator's overview: people, appointments by status, today's load per doctor."""
     today = clinic_today()
-    by_status = dict(
-        Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
-        .group_by(Appointment.status).tuples()
-    )
-    load = (
-        Doctor.select(Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
-        .join(Appointment)
-        .where(Appointment.date == today, Appointment.status.in_(LIVE_STATUSES))
-        .group_by(Doctor.id).order_by(fn.COUNT(Appointment.id).desc()).tuples()
-    )
+    stats = hospital_stats(today)
     counts = {
-        "Active doctors": Doctor.select().join(User).where(User.is_active == True).count(),  # noqa: E712
+        "Active doctors": stats["doctors"],
+        # Patients register themselves (hms/auth.py), so they are counted fresh, not cached.
         "Active patients": Patient.select().join(User).where(User.is_active == True).count(),  # noqa: E712
-        "Appointments today": sum(n for _, n in load),
+        "Appointments today": sum(n for _, n in stats["load"]),
     }
     return render("home/admin.html", "home/_admin_stats.html", today=today, counts=counts,
-                  by_status=[(s, by_status.get(s, 0)) for s in STATUSES], load=list(load))
+                  by_status=stats["by_status"], load=stats["load"])
+
+
+def hospital_stats(today: dt.date) -> dict:
+    """Active doctors, appointments by status and today's load per doctor, from the cache."""
+
+    def count() -> dict:
+        by_status = dict(Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
+                         .group_by(Appointment.status).tuples())
+        load = (Doctor.select(Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
+                .join(Appointment)
+                .where(Appointment.date == today, Appointment.status.in_(LIVE_STATUSES))
+                .group_by(Doctor.id).order_by(fn.COUNT(Appointment.id).desc()).tuples())
+        return {"doctors": Doctor.select().join(User).where(User.is_active == True).count(),  # noqa: E712
+                "by_status": [(s, by_status.get(s, 0)) for s in STATUSES], "load": list(load)}
+
+    return cache.remember("stats", today.isoformat(), count)
 
 
 @bp.get("/doctor/")
@@ -68,18 +77,31 @@ def doctor():
     today = now.date()
     appointments = list(Appointment.on_day(today, me))
     waiting = [a for a in appointments if a.status in WAITING_STATUSES]
-    monday = week_start(today)
-    mine = Appointment.select().where(Appointment.doctor == me,
-                                      Appointment.status.in_(LIVE_STATUSES))
+    ahead = doctor_counts(me, today)
     counts = {
         "Today": len(appointments),
-        "This week": mine.where(Appointment.date.between(
-            monday, monday + dt.timedelta(days=6))).count(),
-        "Upcoming": mine.where(Appointment.status == "booked",
-                               Appointment.starting_from(now)).count(),
+        "This week": ahead["week"],
+        # Today's part of "upcoming" moves with the clock, so it comes from today's list.
+        "Upcoming": ahead["later"] + sum(1 for a in appointments
+                                         if a.status == "booked" and a.time >= now.time()),
     }
     return render("home/doctor.html", "home/_day_list.html", today=today, counts=counts,
                   appointments=appointments, next_id=waiting[0].id if waiting else None)
+
+
+def doctor_counts(doctor: Doctor, today: dt.date) -> dict:
+    """A doctor's live appointments this week and booked ones after today, from the cache."""
+
+    def count() -> dict:
+        monday = week_start(today)
+        mine = Appointment.select().where(Appointment.doctor == doctor,
+                                          Appointment.status.in_(LIVE_STATUSES))
+        return {"week": mine.where(Appointment.date.between(
+                    monday, monday + dt.timedelta(days=6))).count(),
+                "later": mine.where(Appointment.status == "booked",
+                                    Appointment.date > today).count()}
+
+    return cache.remember(f"stats:{doctor.id}", today.isoformat(), count)
 
 
 @bp.get("/me/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
+from hms import cache
 from hms.auth import doctor_of, patient_of, role_required
 from hms.db import db
 from hms.forms import DoctorProfileForm, PatientProfileForm
@@ -52,6 +53,7 @@ def doctor():
             setattr(me, name, value.strip() if isinstance(value, str) else value)
         me.department = form.department.data
         me.save()
+        cache.doctor_changed(me.id)  # the directory and dashboards show the new details
         flash("Your profile is saved.", "success")
         return redirect(url_for(".doctor"), 303)
     return render("profiles/doctor.html", "profiles/_doctor_form.html",

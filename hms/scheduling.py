@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from peewee import IntegrityError, fn
 
+from hms import cache
 from hms.db import write_transaction
 from hms.models import (
     LIVE_STATUSES,
@@ -180,8 +181,42 @@ def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None 
 
 def next_free_slots(doctor: Doctor, limit: int = 6,
                     patient: Patient | None = None) -> list[tuple[dt.date, dt.time]]:
-    """The doctor's soonest free slots (that the patient, if given, is free for)."""
-    return free_slots(doctor, clinic_today(), horizon_end(), limit, patient)
+    """The doctor's soonest free slots (that the patient, if given, is free for), as offered
+    on the doctor's page: read through the cache, see offered_slots."""
+    return offered_slots(doctor, clinic_today(), horizon_end(), limit, patient)
+
+
+def offered_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None = None,
+                  patient: Patient | None = None) -> list[tuple[dt.date, dt.time]]:
+    """The free slots shown to someone booking, as free_slots gives them: the doctor's free
+    slots come from the cache (fresh after every change to their diary or appointments); past
+    times and the patient's own bookings are taken out on every call. Booking re-checks."""
+    now = clinic_now()
+    low, high = first.isoformat(), min(last, horizon_end()).isoformat()
+    after = now.strftime(SLOT_FORMAT)  # slots start on the minute: later than now's minute
+    busy = _patient_busy(patient, first, last) if patient is not None else set()
+    found = []
+    for key in _free_slot_keys(doctor):
+        if low <= key[:10] <= high and key > after and key not in busy:
+            found.append(parse_slot(key))
+            if limit and len(found) == limit:
+                break
+    return found
+
+
+def _free_slot_keys(doctor: Doctor) -> list[str]:
+    """The doctor's free slots from today to the horizon as slot keys, cached per day."""
+    today = clinic_today()
+    return cache.remember(f"slots:{doctor.id}", today.isoformat(), lambda: [
+        slot_key(*slot) for slot in free_slots(doctor, today, horizon_end())])
+
+
+def _patient_busy(patient: Patient, first: dt.date, last: dt.date) -> set[str]:
+    """The slot keys at which the patient holds a live appointment (with any doctor)."""
+    return {slot_key(day, time) for day, time in Appointment.select(
+        Appointment.date, Appointment.time
+    ).where(Appointment.patient == patient, Appointment.date.between(first, last),
+            Appointment.status.in_(LIVE_STATUSES)).tuples()}
 
 
 def nearest_free_slots(doctor: Doctor, day: dt.date, time: dt.time,
@@ -285,6 +320,7 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
                 f"{day:%a %d %b} {time:%H:%M} holds an appointment. Move or cancel the "
                 "appointment first; the slot stays open until then.")
         _set_open(doctor, day, time, is_open)
+    cache.diary_changed(doctor.id)  # after the commit: see hms/cache.py
     return read_cell(doctor, day, time)
 
 
@@ -311,6 +347,8 @@ def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
                 continue
             _set_open(doctor, day, time, is_open)
             changed += 1
+    if changed:
+        cache.diary_changed(doctor.id)
     return changed, kept
 
 
@@ -362,7 +400,10 @@ def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> in
         count = DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).count
         before = count()
         DoctorAvailability.insert_many(rows).on_conflict_ignore().execute()
-        return count() - before
+        added = count() - before
+    if added:
+        cache.diary_changed(doctor.id)
+    return added
 
 
 def open_slots_from_plans() -> int:
@@ -436,7 +477,9 @@ def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.ti
     with write_transaction():
         check_slot(doctor, day, time)
         _check_patient_free(patient, day, time)
-        return _insert(doctor, day, time, patient=patient, reason=reason.strip(), booked_by=by)
+        appt = _insert(doctor, day, time, patient=patient, reason=reason.strip(), booked_by=by)
+    cache.appointments_changed(doctor.id)
+    return appt
 
 
 def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time,
@@ -458,8 +501,10 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
         old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utcnow(), by
         old.save()
         _check_patient_free(old.patient, day, time)
-        return _insert(target, day, time, patient=old.patient, reason=old.reason,
-                       booked_by=by, rescheduled_from=old)
+        moved = _insert(target, day, time, patient=old.patient, reason=old.reason,
+                        booked_by=by, rescheduled_from=old)
+    cache.appointments_changed(old.doctor_id, moved.doctor_id)
+    return moved
 
 
 def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> Appointment:
@@ -474,6 +519,7 @@ def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> 
         appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", utcnow(), by
         appt.cancel_reason = reason.strip() or None
         appt.save()
+    cache.appointments_changed(appt.doctor_id)
     return appt
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from flask_login import current_user
 
+from hms import cache
 from hms.db import db, write_transaction
 from hms.models import (
     VISIT_TYPES,
@@ -92,6 +93,7 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
             fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = utcnow(), by, reason
         fresh.save()
         audit(by, f"status:{fresh.status}", fresh.patient_id, "appointment", fresh.id)
+    cache.appointments_changed(fresh.doctor_id)  # after the commit: see hms/cache.py
     return fresh
 
 
