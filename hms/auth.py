@@ -29,12 +29,12 @@ LANDING = {
 
 # Each role's navigation: (endpoint, label).
 NAV = {
-    "admin": [("home.admin", "Dashboard"), ("admin.doctors", "Doctors"),
-              ("admin.patients", "Patients"), ("admin.appointments", "Appointments"),
-              ("admin.search", "Search"), ("home.desk", "Front desk")],
+    # The admin console's own tabs (templates/admin/_nav.html) list the rest.
+    "admin": [("home.admin", "Admin console"), ("home.desk", "Front desk")],
     "doctor": [("home.doctor", "Today"), ("appointments.schedule", "Appointments"),
                ("patients.index", "My patients"), ("availability.week", "Availability"),
-               ("availability.plan", "Weekly plan"), ("profiles.doctor", "Profile")],
+               ("availability.plan", "Weekly plan"), ("reports.doctor_stats", "Statistics"),
+               ("profiles.doctor", "Profile")],
     "patient": [("home.patient", "Home"), ("doctors.index", "Find a doctor"),
                 ("appointments.mine", "My appointments"), ("patients.my_history", "History"),
                 ("profiles.patient", "Profile")],

@@ -1,0 +1,238 @@
+"""The clinic's numbers: appointments per day, by status, by department and by doctor, outcome
+rates, and a doctor's activity over a week or a month.
+
+No Flask views here: the analytics pages, the PDF reports and the monthly mail share these.
+Everything is counted by the appointment's own (clinic wall-clock) date. "Appointments" are the
+live ones, those that held a slot: booked, checked in, completed and no-show. Cancelled and
+rescheduled appointments freed their slot; cancelled ones are counted on their own, and a
+rescheduled one is counted once, as the appointment that replaced it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+from peewee import Case, fn
+
+from hms.models import (
+    LIVE_STATUSES,
+    STATUSES,
+    WAITING_STATUSES,
+    Appointment,
+    Department,
+    Doctor,
+    Patient,
+    Treatment,
+    User,
+)
+from hms.scheduling import clinic_zone, week_start
+
+# An appointment has an outcome once it is completed, missed or cancelled: the rates' base.
+OUTCOMES = ("completed", "no_show", "cancelled")
+PERIODS = ("week", "month")
+EARLIEST = dt.date(2000, 1, 1)
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+def last_days(count: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The last `count` clinic days, today included."""
+    return today - dt.timedelta(days=count - 1), today
+
+
+def days_of(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every clinic day from the first to the last, both included."""
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def month_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month a day falls in."""
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def previous_month(day: dt.date) -> dt.date:
+    """The first day of the month before the one a day falls in."""
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def period_of(period: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The week (Monday to Sunday) or the calendar month that a day falls in."""
+    if period == "week":
+        monday = week_start(day)
+        return monday, monday + dt.timedelta(days=6)
+    return month_of(day)
+
+
+def period_label(first: dt.date, last: dt.date) -> str:
+    """'March 2026', 'Week of 2 March 2026', or '3 February 2026 to 4 March 2026'."""
+    if (first, last) == month_of(first):
+        return f"{first:%B %Y}"
+    if first.weekday() == 0 and (last - first).days == 6:
+        return f"Week of {first.day} {first:%B %Y}"
+    return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+
+
+def parse_month(value: str | None) -> dt.date | None:
+    """'2026-03' → 1 March 2026; None for anything else, or a month before the year 2000."""
+    match = _MONTH.fullmatch(value or "")
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < EARLIEST.year:
+        return None
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """'2026-03-17' → that day; None for anything else, or a day before the year 2000."""
+    if not _DAY.fullmatch(value or ""):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if day >= EARLIEST else None
+
+
+def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The stored (naive UTC) instants at which the clinic's first day starts and the day after
+    the last starts: timestamps such as created_at are UTC, clinic days are not."""
+    zone = clinic_zone()
+
+    def utc(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)
+
+    return utc(first), utc(last + dt.timedelta(days=1))
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+def _dated(first: dt.date, last: dt.date, doctor: Doctor | None = None):
+    """The condition 'dated within the period' (and one doctor's, when given)."""
+    condition = Appointment.date.between(first, last)
+    return condition & (Appointment.doctor == doctor) if doctor else condition
+
+
+def per_day(first: dt.date, last: dt.date, doctor: Doctor | None = None
+            ) -> list[tuple[dt.date, int]]:
+    """Appointments on each clinic day of the period, days without any included."""
+    counts = dict(
+        Appointment.select(Appointment.date, fn.COUNT(Appointment.id))
+        .where(_dated(first, last, doctor), Appointment.status.in_(LIVE_STATUSES))
+        .group_by(Appointment.date).tuples()
+    )
+    return [(day, counts.get(day, 0)) for day in days_of(first, last)]
+
+
+def status_counts(first: dt.date, last: dt.date, doctor: Doctor | None = None) -> dict[str, int]:
+    """Every appointment of the period by its status, all statuses present (zero or not)."""
+    counts = dict(
+        Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
+        .where(_dated(first, last, doctor)).group_by(Appointment.status).tuples()
+    )
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def rates(statuses: dict[str, int]) -> dict[str, int | float | None]:
+    """Completion, no-show and cancellation rates among the appointments with an outcome
+    (completed, no-show or cancelled); None when none has an outcome yet."""
+    outcomes = sum(statuses[s] for s in OUTCOMES)
+
+    def share(status: str) -> float | None:
+        return statuses[status] / outcomes if outcomes else None
+
+    return {"outcomes": outcomes, "completion": share("completed"),
+            "no_show": share("no_show"), "cancellation": share("cancelled")}
+
+
+def department_counts(first: dt.date, last: dt.date) -> list[tuple[str, int]]:
+    """Appointments per specialization (every department, busiest first)."""
+    counts = dict(
+        Appointment.select(Department.id, fn.COUNT(Appointment.id))
+        .join(Doctor).join(Department)
+        .where(_dated(first, last), Appointment.status.in_(LIVE_STATUSES))
+        .group_by(Department.id).tuples()
+    )
+    pairs = [(d.name, counts.get(d.id, 0)) for d in Department.select().order_by(Department.name)]
+    return sorted(pairs, key=lambda pair: -pair[1])
+
+
+def busiest_doctors(first: dt.date, last: dt.date, limit: int = 10) -> list[dict]:
+    """The doctors with the most appointments in the period, with how many they completed and
+    how many patients did not come."""
+    appointments = fn.COUNT(Appointment.id)
+
+    def of(status: str):
+        return fn.SUM(Case(None, [(Appointment.status == status, 1)], 0))
+
+    return list(
+        Doctor.select(Doctor.full_name.alias("name"), Department.name.alias("department"),
+                      appointments.alias("appointments"), of("completed").alias("completed"),
+                      of("no_show").alias("no_show"))
+        .join(Appointment).switch(Doctor).join(Department)
+        .where(_dated(first, last), Appointment.status.in_(LIVE_STATUSES))
+        .group_by(Doctor.id, Doctor.full_name, Department.name)
+        .order_by(appointments.desc(), Doctor.full_name).limit(limit).dicts()
+    )
+
+
+def treatments_written(first: dt.date, last: dt.date, author: User | int | None = None) -> int:
+    """Treatment records written during the period's clinic days (by one author, when given)."""
+    start, end = utc_bounds(first, last)
+    query = Treatment.select().where(Treatment.created_at >= start, Treatment.created_at < end)
+    return (query.where(Treatment.author == author) if author is not None else query).count()
+
+
+def new_patients(first: dt.date, last: dt.date) -> int:
+    """Patients registered during the period's clinic days."""
+    start, end = utc_bounds(first, last)
+    return (Patient.select().join(User)
+            .where(User.created_at >= start, User.created_at < end).count())
+
+
+def follow_ups_due(doctor: Doctor, first: dt.date, last: dt.date) -> int:
+    """Follow-up visits the doctor asked for that fall due in the period (a patient asked back
+    for one day counts once, however many records say so)."""
+    return (Treatment.select(Appointment.patient, Treatment.follow_up_date).join(Appointment)
+            .where(Appointment.doctor == doctor,
+                   Treatment.follow_up_date.between(first, last))
+            .distinct().count())
+
+
+def _totals(statuses: dict[str, int]) -> dict[str, int]:
+    return {"appointments": sum(statuses[s] for s in LIVE_STATUSES),
+            "completed": statuses["completed"], "cancelled": statuses["cancelled"],
+            "no_show": statuses["no_show"],
+            "open": sum(statuses[s] for s in WAITING_STATUSES)}
+
+
+# --- the reports ------------------------------------------------------------------------------
+
+def hospital_summary(first: dt.date, last: dt.date) -> dict:
+    """The whole hospital over a period: what the analytics page and monthly report show."""
+    statuses = status_counts(first, last)
+    totals = _totals(statuses) | {"treatments": treatments_written(first, last),
+                                  "new_patients": new_patients(first, last)}
+    return {"first_day": first, "last_day": last, "label": period_label(first, last),
+            "totals": totals, "rates": rates(statuses),
+            "per_day": per_day(first, last), "by_status": list(statuses.items()),
+            "by_department": department_counts(first, last),
+            "busiest": busiest_doctors(first, last)}
+
+
+def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> dict:
+    """One doctor's activity over a period: appointments, completed, cancelled, no-shows,
+    treatments written and follow-ups due, with rates, per day and by status. Plain values,
+    and no patient's name, so it can go into a mailed PDF."""
+    statuses = status_counts(first_day, last_day, doctor)
+    counts = _totals(statuses) | {
+        "treatments": treatments_written(first_day, last_day, doctor.user_id),
+        "follow_ups": follow_ups_due(doctor, first_day, last_day),
+    }
+    department = Department.get_by_id(doctor.department_id).name
+    return {"doctor_id": doctor.id, "doctor_name": doctor.full_name, "department": department,
+            "first_day": first_day, "last_day": last_day,
+            "label": period_label(first_day, last_day), "counts": counts,
+            "rates": rates(statuses), "per_day": per_day(first_day, last_day, doctor),
+            "by_status": list(statuses.items())}
