@@ -135,3 +135,50 @@ CREATE TABLE IF NOT EXISTS "audit_log" (
 CREATE INDEX IF NOT EXISTS "audit_log_user_id" ON "audit_log" ("user_id");
 CREATE INDEX IF NOT EXISTS "audit_log_patient_id" ON "audit_log" ("patient_id");
 CREATE INDEX IF NOT EXISTS "audit_log_created_at" ON "audit_log" ("created_at");
+
+-- One row per appointment reminder: claiming the row is what makes a reminder go out once,
+-- whatever re-runs, retries or second workers do.
+CREATE TABLE IF NOT EXISTS "reminder" (
+    "id"             INTEGER NOT NULL PRIMARY KEY,
+    "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
+    "status"         VARCHAR(10) NOT NULL DEFAULT 'sending'
+                     CHECK (status IN ('sending', 'sent', 'failed')),
+    "attempts"       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error"     TEXT,
+    "claimed_at"     DATETIME NOT NULL,
+    "sent_at"        DATETIME
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "reminder_appointment_id" ON "reminder" ("appointment_id");
+
+-- One row per doctor and month: the monthly activity report goes out once.
+CREATE TABLE IF NOT EXISTS "report_send" (
+    "id"         INTEGER NOT NULL PRIMARY KEY,
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "period"     VARCHAR(7) NOT NULL,           -- YYYY-MM
+    "status"     VARCHAR(10) NOT NULL DEFAULT 'sending'
+                 CHECK (status IN ('sending', 'sent', 'failed')),
+    "attempts"   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error" TEXT,
+    "claimed_at" DATETIME NOT NULL,
+    "sent_at"    DATETIME
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
+    ON "report_send" ("doctor_id", "period");
+
+-- A background export of a patient's history; the file lives in the instance folder under an
+-- unguessable name and is downloadable by its owner only, until it expires.
+CREATE TABLE IF NOT EXISTS "export_job" (
+    "id"          INTEGER NOT NULL PRIMARY KEY,
+    "owner_id"    INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    "patient_id"  INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'running', 'done', 'failed', 'expired')),
+    "progress"    INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+    "filename"    VARCHAR(80),
+    "error"       TEXT,
+    "created_at"  DATETIME NOT NULL,
+    "finished_at" DATETIME,
+    "expires_at"  DATETIME NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
+CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");

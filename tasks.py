@@ -9,12 +9,21 @@ from __future__ import annotations
 import os
 
 from huey import RedisHuey, crontab
+from huey.storage import RedisStorage
 
 from hms.config import DEFAULTS
 
 huey = RedisHuey("hms", url=os.environ.get("HMS_REDIS_URL", DEFAULTS["REDIS_URL"]))
 
 app = None
+
+
+def connect(redis_url: str) -> None:
+    """Point the queue at the app's Redis (the web app calls this; the worker reads
+    HMS_REDIS_URL, the same setting)."""
+    if getattr(huey, "_hms_url", None) != redis_url and not huey.immediate:
+        huey.storage = RedisStorage("hms", url=redis_url)
+        huey._hms_url = redis_url
 
 
 @huey.on_startup()

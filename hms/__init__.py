@@ -62,6 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     cache.init_app(app)
+    import tasks
+
+    tasks.connect(app.config["REDIS_URL"])
     csrf.init_app(app)
     htmx.init_app(app)
     auth.login_manager.init_app(app)

@@ -18,6 +18,12 @@ DEFAULTS: dict[str, object] = {
     "DAY_END": "18:00",
     "CLINIC_NAME": "HMS General Hospital",
     "CLINIC_ADDRESS": "1 Infirmary Road",
+    # Reminders go out once a day at this clinic hour, for appointments this many days ahead
+    # (0: the same day, 1: the next day).
+    "REMINDER_HOUR": 18,
+    "REMINDER_DAYS_AHEAD": 1,
+    # Background exports are kept this many days, then removed.
+    "EXPORT_DAYS": 7,
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
     "SMTP_USER": "",
@@ -26,7 +32,8 @@ DEFAULTS: dict[str, object] = {
     "MAIL_SENDER": "HMS <no-reply@hms.invalid>",
 }
 
-_INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT"}
+_INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS"}
 _BOOLS = {"SMTP_STARTTLS"}
 
 

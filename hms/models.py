@@ -268,6 +268,59 @@ class AuditLog(BaseModel):
         indexes = ((("created_at",), False),)
 
 
+SEND_STATUSES = ("sending", "sent", "failed")
+
+
+class Reminder(BaseModel):
+    """The reminder of one appointment: claimed once, then sent, or failed with the error."""
+
+    id = AutoField()
+    appointment = ForeignKeyField(Appointment, unique=True, on_delete="RESTRICT",
+                                  backref="reminders")
+    status = CharField(max_length=10, default="sending",
+                       constraints=[Check(_in("status", SEND_STATUSES))])
+    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
+    last_error = TextField(null=True)
+    claimed_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+
+class ReportSend(BaseModel):
+    """One doctor's monthly activity report for one month (YYYY-MM)."""
+
+    id = AutoField()
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    period = CharField(max_length=7)
+    status = CharField(max_length=10, default="sending",
+                       constraints=[Check(_in("status", SEND_STATUSES))])
+    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
+    last_error = TextField(null=True)
+    claimed_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("doctor", "period"), True),)
+
+
+EXPORT_STATUSES = ("queued", "running", "done", "failed", "expired")
+
+
+class ExportJob(BaseModel):
+    """A background export of a patient's history, downloadable by its owner until it expires."""
+
+    id = AutoField()
+    owner = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    patient = ForeignKeyField(Patient, index=False, on_delete="CASCADE", backref="+")
+    status = CharField(max_length=10, default="queued",
+                       constraints=[Check(_in("status", EXPORT_STATUSES))])
+    progress = IntegerField(default=0, constraints=[Check("progress BETWEEN 0 AND 100")])
+    filename = CharField(max_length=80, null=True)
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    expires_at = DateTimeField(index=True)
+
+
 MODELS = [
     Department,
     User,
@@ -278,6 +331,9 @@ MODELS = [
     Appointment,
     Treatment,
     AuditLog,
+    Reminder,
+    ReportSend,
+    ExportJob,
 ]
 
 
