@@ -32,7 +32,10 @@ from hms.models import (
     AuditLog,
     Department,
     Doctor,
+    ExportJob,
     Patient,
+    Reminder,
+    ReportSend,
     User,
     page_of,
 )
@@ -426,3 +429,20 @@ def arg_form_int(name: str) -> int:
     """A posted id, or 0."""
     value = request.form.get(name, "")
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
+
+
+def _failures_first(model) -> tuple:
+    return model.status != "failed", model.id.desc()
+
+
+@bp.get("/jobs")
+def jobs():
+    """Background work: recent reminders and monthly reports (failures first), and exports."""
+    reminders = (Reminder.select(Reminder, Appointment, Patient).join(Appointment).join(Patient)
+                 .order_by(*_failures_first(Reminder)).limit(50))
+    reports = (ReportSend.select(ReportSend, Doctor).join(Doctor)
+               .order_by(*_failures_first(ReportSend)).limit(50))
+    exports = (ExportJob.select(ExportJob, User).join(User).order_by(ExportJob.id.desc())
+               .limit(50))
+    return render("admin/jobs.html", "admin/_jobs.html", reminders=list(reminders),
+                  reports=list(reports), exports=list(exports))

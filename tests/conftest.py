@@ -4,6 +4,8 @@ personas (an admin, two doctors, two patients, a receptionist) and a real Redis 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import os
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 
 from hms.accounts import create_staff, register_patient
 from hms.db import db, init_schema
@@ -172,3 +175,36 @@ def diary(people, tomorrow) -> dt.date:
             for name in ("dr.one", "dr.two") for d in range(7) for t in MORNING]
     DoctorAvailability.insert_many(rows).execute()
     return tomorrow
+
+
+class Inbox:
+    """What the SMTP server received: parsed messages, with their envelope recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(app, smtp_server):
+    """A fresh inbox, and the app pointed at the test SMTP server."""
+    controller, box = smtp_server
+    box.messages.clear()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    return box

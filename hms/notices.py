@@ -1,0 +1,168 @@
+"""Mail the clinic sends by itself: appointment reminders and doctors' monthly reports.
+
+Each notice is one row (Reminder, ReportSend) whose unique index is the claim: a worker takes
+the row under the write lock before sending, so a re-run, a retry or a second worker never
+sends twice. A failed send is recorded with its error and retried with back-off; after the
+last attempt it stays failed, for the admin's jobs page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import current_app
+
+from hms.db import write_transaction
+from hms.mail import compose, send
+from hms.models import Appointment, Doctor, Reminder, ReportSend, User, utcnow
+from hms.pdf import render_pdf
+from hms.scheduling import clinic_zone
+from hms.stats import doctor_activity, month_of
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+STALE_CLAIM = dt.timedelta(minutes=15)  # a 'sending' row older than this died with its worker
+REPORT_HOUR = 7  # clinic hour on the 1st after which last month's reports go out
+
+
+def backoff(attempts: int) -> int:
+    """Seconds to wait before the next attempt: 1, 2, 4, ... minutes."""
+    return 60 * 2 ** (attempts - 1)
+
+
+def clinic_time(now_utc: dt.datetime) -> dt.datetime:
+    """An aware UTC instant as clinic wall-clock time."""
+    return now_utc.astimezone(clinic_zone()).replace(tzinfo=None)
+
+
+def reminder_day(now_utc: dt.datetime) -> dt.date | None:
+    """The day whose appointments are reminded now, or None outside the reminder hour. The
+    hour is the clinic's, so DST changes move it with the clinic, not with UTC."""
+    local = clinic_time(now_utc)
+    if local.hour != current_app.config["REMINDER_HOUR"]:
+        return None
+    return local.date() + dt.timedelta(days=current_app.config["REMINDER_DAYS_AHEAD"])
+
+
+def due_reminders(day: dt.date) -> list[int]:
+    """Booked appointments on that day that have no reminder sent or being sent."""
+    done = Reminder.select(Reminder.appointment).where(Reminder.status != "failed")
+    return [a.id for a in Appointment.select(Appointment.id).where(
+        Appointment.date == day, Appointment.status == "booked", Appointment.id.not_in(done))]
+
+
+def _claim(model, lookup: dict, now: dt.datetime):
+    """Take the notice's row for this worker; None when it is sent, being sent, or given up."""
+    row = model.get_or_none(**lookup)
+    if row is None:
+        return model.create(**lookup, status="sending", attempts=1, claimed_at=now)
+    stale = row.status == "sending" and row.claimed_at < now - STALE_CLAIM
+    if (row.status == "failed" or stale) and row.attempts < MAX_ATTEMPTS:
+        row.status, row.attempts, row.claimed_at = "sending", row.attempts + 1, now
+        row.save()
+        return row
+    return None
+
+
+def _finish(row, error: Exception | None) -> int | None:
+    """Record the outcome; returns the seconds to wait before a retry, if one is due."""
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+        row.save()
+        return None
+    row.status, row.last_error = "failed", f"{type(error).__name__}: {error}"[:1000]
+    row.save()
+    log.warning("Sending %s %s failed (attempt %s): %s", type(row).__name__, row.id,
+                row.attempts, error)
+    return backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
+
+
+def send_reminder(appointment_id: int) -> tuple[str, int | None]:
+    """Send one appointment's reminder unless it went (or is going) already. Returns the
+    outcome ('sent', 'skipped' or 'failed') and the seconds to wait before a retry."""
+    with write_transaction():
+        appt = Appointment.get_or_none(Appointment.id == appointment_id)
+        if appt is None or appt.status != "booked":
+            return "skipped", None  # cancelled or moved since: no reminder
+        row = _claim(Reminder, {"appointment": appt}, utcnow())
+    if row is None:
+        return "skipped", None
+    patient_user = appt.patient.user
+    if not patient_user.email:
+        return "failed", _finish(row, ValueError("the patient has no email address"))
+    try:
+        send(compose(patient_user.email,
+                     f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
+                     f"{appt.time:%H:%M}", "reminder", appt=appt,
+                     attachments=[("appointment.ics", "text/calendar", ics(appt))],
+                     clinic=current_app.config))
+    except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
+        return "failed", _finish(row, error)
+    _finish(row, None)
+    return "sent", None
+
+
+def ics(appt: Appointment) -> bytes:
+    """An iCalendar event for the appointment, with a UID that stays the same on every send."""
+    config = current_app.config
+    start = dt.datetime.combine(appt.date, appt.time).replace(tzinfo=clinic_zone())
+    end = start + dt.timedelta(minutes=config["SLOT_MINUTES"])
+
+    def utc(moment: dt.datetime) -> str:
+        return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def text(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,").replace(
+            "\n", r"\n")
+
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//HMS//Appointments//EN", "METHOD:PUBLISH",
+        "BEGIN:VEVENT", f"UID:appointment-{appt.id}@hms", f"DTSTAMP:{utc(start)}",
+        f"DTSTART:{utc(start)}", f"DTEND:{utc(end)}",
+        f"SUMMARY:{text('Appointment with ' + appt.doctor.full_name)}",
+        f"LOCATION:{text(config['CLINIC_NAME'] + ', ' + config['CLINIC_ADDRESS'])}",
+        f"DESCRIPTION:{text('Appointment no. ' + str(appt.id) + '. ' + appt.reason)}",
+        "END:VEVENT", "END:VCALENDAR",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def report_period(now_utc: dt.datetime) -> tuple[dt.date, dt.date] | None:
+    """Last month's first and last day, on the 1st of a month from REPORT_HOUR; else None."""
+    local = clinic_time(now_utc)
+    if local.day != 1 or local.hour < REPORT_HOUR:
+        return None
+    return month_of(local.date() - dt.timedelta(days=1))
+
+
+def due_reports(first_day: dt.date) -> list[int]:
+    """Active doctors whose report for that month has not been sent or started."""
+    period = f"{first_day:%Y-%m}"
+    done = ReportSend.select(ReportSend.doctor).where(ReportSend.period == period,
+                                                      ReportSend.status != "failed")
+    return [d.id for d in Doctor.select(Doctor.id).join(User).where(
+        User.is_active == True, Doctor.id.not_in(done))]  # noqa: E712
+
+
+def send_monthly_report(doctor_id: int, first_day: dt.date) -> tuple[str, int | None]:
+    """Mail a doctor last month's activity as HTML, with the same report as a PDF."""
+    first, last = month_of(first_day)
+    with write_transaction():
+        doctor = Doctor.get_or_none(Doctor.id == doctor_id)
+        if doctor is None:
+            return "skipped", None
+        row = _claim(ReportSend, {"doctor": doctor, "period": f"{first:%Y-%m}"}, utcnow())
+    if row is None:
+        return "skipped", None
+    report = doctor_activity(doctor, first, last)
+    try:
+        pdf = render_pdf("pdf/doctor_report.html", report=report)
+        send(compose(doctor.user.email, f"Your activity report for {first:%B %Y}",
+                     "monthly_report", report=report, doctor=doctor,
+                     attachments=[(f"hms-activity-{first:%Y-%m}.pdf", "application/pdf", pdf)]))
+    except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
+        return "failed", _finish(row, error)
+    _finish(row, None)
+    return "sent", None

@@ -1,0 +1,58 @@
+"""A real Huey consumer process against the test Redis: what it does arrives for real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import tasks
+from hms.models import Appointment, Reminder
+
+ROOT = Path(__file__).resolve().parent.parent
+CONSUMER = Path(sys.executable).parent / "huey_consumer"
+
+
+@pytest.fixture
+def consumer(app, tmp_path, redis_url, inbox):
+    """`huey_consumer tasks.huey` on the test database, Redis and SMTP server."""
+    tasks.huey.flush()
+    env = {**os.environ, "HMS_REDIS_URL": redis_url, "HMS_DATABASE": app.config["DATABASE"],
+           "HMS_INSTANCE_PATH": app.instance_path, "HMS_SECRET_KEY": "test-secret",
+           "HMS_SMTP_HOST": "127.0.0.1", "HMS_SMTP_PORT": str(app.config["SMTP_PORT"])}
+    log = (tmp_path / "consumer.log").open("w")
+    proc = subprocess.Popen([str(CONSUMER), "tasks.huey", "-w", "2", "-k", "thread", "-n"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield proc
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_worker_sends_a_reminder_to_the_smtp_server(consumer, inbox, people, diary):
+    appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                              date=diary, time=dt.time(11), reason="x")
+    tasks.send_reminder(appt.id)  # enqueued on Redis; the consumer process does the work
+    assert wait_for(lambda: inbox.messages), "no mail arrived from the worker"
+    [message] = inbox.messages
+    assert message["X-Envelope-To"] == "pat1@test.example"
+    assert Reminder.get(Reminder.appointment == appt.id).status == "sent"
+    assert consumer.poll() is None  # the worker is still running
