@@ -6,12 +6,17 @@ with the same configuration (database, mail, time zone) as the web process.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from contextlib import contextmanager
 
 from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 
+from hms import notices
 from hms.config import DEFAULTS
+from hms.db import db
+from hms.scheduling import open_slots_from_plans
 
 huey = RedisHuey("hms", url=os.environ.get("HMS_REDIS_URL", DEFAULTS["REDIS_URL"]))
 
@@ -36,12 +41,55 @@ def build_app() -> None:
         app = create_app()
 
 
+@contextmanager
+def _in_app():
+    """The worker's app context with a database connection, for one task."""
+    with app.app_context(), db.connection_context():
+        yield
+
+
 @huey.periodic_task(crontab(minute="5"))
 def open_planned_slots() -> int:
     """Every hour: open each active doctor's weekly-plan slots up to the booking horizon, so
     each new day at the horizon is bookable without anyone clicking. Returns slots added."""
-    from hms.db import db
-    from hms.scheduling import open_slots_from_plans
-
-    with app.app_context(), db.connection_context():
+    with _in_app():
         return open_slots_from_plans()
+
+
+@huey.periodic_task(crontab(minute="0"))
+def hourly_notices() -> dict:
+    """Every hour: at the clinic's reminder hour, queue the reminders of the day they are for;
+    on the 1st of a month, queue last month's reports. Both are idempotent."""
+    now = dt.datetime.now(dt.UTC)
+    queued = {"reminders": 0, "reports": 0}
+    with _in_app():
+        day = notices.reminder_day(now)
+        for appointment_id in notices.due_reminders(day) if day else []:
+            send_reminder(appointment_id)
+            queued["reminders"] += 1
+        period = notices.report_period(now)
+        for doctor_id in notices.due_reports(period[0]) if period else []:
+            send_monthly_report(doctor_id, period[0].isoformat())
+            queued["reports"] += 1
+    return queued
+
+
+@huey.task()
+def send_reminder(appointment_id: int) -> str:
+    """Send one reminder; a failure is retried later with back-off."""
+    with _in_app():
+        outcome, retry_in = notices.send_reminder(appointment_id)
+    if retry_in:
+        send_reminder.schedule((appointment_id,), delay=retry_in)
+    return outcome
+
+
+@huey.task()
+def send_monthly_report(doctor_id: int, first_day: str) -> str:
+    """Mail one doctor's monthly report; a failure is retried later with back-off."""
+    with _in_app():
+        outcome, retry_in = notices.send_monthly_report(doctor_id,
+                                                        dt.date.fromisoformat(first_day))
+    if retry_in:
+        send_monthly_report.schedule((doctor_id, first_day), delay=retry_in)
+    return outcome
