@@ -26,9 +26,8 @@ app = None
 def connect(redis_url: str) -> None:
     """Point the queue at the app's Redis (the web app calls this; the worker reads
     HMS_REDIS_URL, the same setting)."""
-    if getattr(huey, "_hms_url", None) != redis_url and not huey.immediate:
+    if not huey.immediate:  # immediate mode (tests) keeps its in-memory queue
         huey.storage = RedisStorage("hms", url=redis_url)
-        huey._hms_url = redis_url
 
 
 @huey.on_startup()
@@ -60,18 +59,9 @@ def open_planned_slots() -> int:
 def hourly_notices() -> dict:
     """Every hour: at the clinic's reminder hour, queue the reminders of the day they are for;
     on the 1st of a month, queue last month's reports. Both are idempotent."""
-    now = dt.datetime.now(dt.UTC)
-    queued = {"reminders": 0, "reports": 0}
     with _in_app():
-        day = notices.reminder_day(now)
-        for appointment_id in notices.due_reminders(day) if day else []:
-            send_reminder(appointment_id)
-            queued["reminders"] += 1
-        period = notices.report_period(now)
-        for doctor_id in notices.due_reports(period[0]) if period else []:
-            send_monthly_report(doctor_id, period[0].isoformat())
-            queued["reports"] += 1
-    return queued
+        return notices.queue_notices(dt.datetime.now(dt.UTC), send_reminder,
+                                     send_monthly_report)
 
 
 @huey.task()

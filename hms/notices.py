@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -77,6 +78,21 @@ def _finish(row, error: Exception | None) -> int | None:
     log.warning("Sending %s %s failed (attempt %s): %s", type(row).__name__, row.id,
                 row.attempts, error)
     return backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
+
+
+def queue_notices(now_utc: dt.datetime, remind: Callable[[int], object],
+                  report: Callable[[int, str], object]) -> dict[str, int]:
+    """Hand out what is due now: the reminders at the reminder hour, last month's reports on
+    the 1st. Returns how many of each were queued."""
+    day = reminder_day(now_utc)
+    appointments = due_reminders(day) if day else []
+    for appointment_id in appointments:
+        remind(appointment_id)
+    period = report_period(now_utc)
+    doctors = due_reports(period[0]) if period else []
+    for doctor_id in doctors:
+        report(doctor_id, period[0].isoformat())
+    return {"reminders": len(appointments), "reports": len(doctors)}
 
 
 def send_reminder(appointment_id: int) -> tuple[str, int | None]:

@@ -212,3 +212,29 @@ def test_monthly_report_mail_with_the_pdf_goes_once(ctx, inbox, people):
     assert pdf.get_content_type() == "application/pdf"
     assert pdf.get_content().startswith(b"%PDF")
     assert ReportSend.get().status == "sent" and ReportSend.get().period == "2026-10"
+
+
+def test_the_hourly_job_queues_what_is_due_and_the_queue_sends_it(app, inbox, people,
+                                                                  tomorrow_visit):
+    import tasks
+    from hms.notices import queue_notices
+
+    tasks.huey.immediate, tasks.app = True, app  # the queue runs each task at once, in-process
+    try:
+        with app.app_context():
+            app.config.update(TIMEZONE="UTC", REMINDER_HOUR=18, REMINDER_DAYS_AHEAD=1)
+            day_before = tomorrow_visit.date - dt.timedelta(days=1)
+            at_six = dt.datetime.combine(day_before, dt.time(18, 5), tzinfo=UTC)
+            assert queue_notices(at_six - dt.timedelta(hours=1), tasks.send_reminder,
+                                 tasks.send_monthly_report) == {"reminders": 0, "reports": 0}
+            assert queue_notices(at_six, tasks.send_reminder, tasks.send_monthly_report) == \
+                {"reminders": 1, "reports": 0}
+            assert queue_notices(at_six, tasks.send_reminder, tasks.send_monthly_report) == \
+                {"reminders": 0, "reports": 0}
+            first = dt.datetime(2026, 12, 1, 9, tzinfo=UTC)
+            assert queue_notices(first, tasks.send_reminder, tasks.send_monthly_report) == \
+                {"reminders": 0, "reports": 2}  # both active doctors
+    finally:
+        tasks.huey.immediate, tasks.app = False, None
+    assert sorted(m["X-Envelope-To"] for m in inbox.messages) == \
+        ["one@test.example", "pat1@test.example", "two@test.example"]
