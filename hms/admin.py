@@ -405,7 +405,7 @@ def audit_log():
     return render("admin/audit.html", "admin/_audit.html", rows=rows, more=more, names=names,
                   page_no=arg_int("page", 1), user_id=user_id or "",
                   patient_id=patient_id or "",
-                  users=list(User.select().where(User.role.in_(("doctor", "admin")))
+                  users=list(User.select().where(User.role != "patient")
                              .order_by(User.username)))
 
 
@@ -420,6 +420,7 @@ def reassign(appointment_id: int):
         flash(f"{refusal.message} Choose another colleague, or cancel the appointment.",
               "error")
     else:
+        audit(current_user, "reassign", moved.patient_id, "appointment", moved.id)
         flash(f"{moved.patient.full_name}'s appointment now is with {colleague.full_name}.",
               "success")
     return redirect(url_for(".doctor", doctor_id=appt.doctor_id), 303)

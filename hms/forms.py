@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
+from peewee import fn
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,6 +19,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    DataRequired,
     EqualTo,
     InputRequired,
     Length,
@@ -28,6 +30,15 @@ from wtforms.validators import (
 )
 
 from hms.models import BLOOD_GROUPS, GENDERS, Department, User
+
+
+class NoControlCharacters:
+    """Refuse invisible control characters (a NUL, a tab) in names."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if field.data and any(ord(c) < 0x20 or ord(c) == 0x7F for c in field.data):
+            raise ValidationError("Use letters, digits and punctuation only.")
+
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes or underscores.")
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -45,6 +56,11 @@ def _past_birth_date(form: FlaskForm, field: DateField) -> None:
         raise ValidationError("Please check the year of birth.")
 
 
+def _strip(value: str | None) -> str | None:
+    """Trim what was typed, so '   ' counts as nothing."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _gender_choices() -> list[SelectChoice]:
     return [SelectChoice("", "Choose…")] + [SelectChoice(g, g.title()) for g in GENDERS]
 
@@ -55,8 +71,8 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    full_name = StringField("Full name", [InputRequired(message="Enter your full name."),
-                                          Length(max=120)])
+    full_name = StringField("Full name", filters=[_strip], validators=[
+        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
     username = StringField("Username", [InputRequired(message="Choose a username."),
                                         Length(min=3, max=40), USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
@@ -87,8 +103,8 @@ def normalise_email(value: str) -> str:
 
 
 class PatientProfileForm(FlaskForm):
-    full_name = StringField("Full name", [InputRequired(message="Enter your full name."),
-                                          Length(max=120)])
+    full_name = StringField("Full name", filters=[_strip], validators=[
+        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
     gender = SelectField("Gender", choices=_gender_choices(),
                          validators=[InputRequired(message="Choose a gender.")])
     dob = DateField("Date of birth", [InputRequired(message="Enter your date of birth."),
@@ -105,8 +121,8 @@ class PatientProfileForm(FlaskForm):
 
 
 class DoctorProfileForm(FlaskForm):
-    full_name = StringField("Full name", [InputRequired(message="Enter your full name."),
-                                          Length(max=120)])
+    full_name = StringField("Full name", filters=[_strip], validators=[
+        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
     department = SelectField("Specialization", coerce=int,
                              validators=[InputRequired(message="Choose a specialization.")])
     experience_years = IntegerField("Years of experience", [
@@ -167,10 +183,10 @@ class AdminPatientForm(PatientProfileForm):
 
 
 class DepartmentForm(FlaskForm):
-    name = StringField("Name", [InputRequired(message="Name the specialization."),
-                                Length(max=80)])
+    name = StringField("Name", filters=[_strip], validators=[
+        DataRequired(message="Name the specialization."), NoControlCharacters(), Length(max=80)])
     description = StringField("Description", [Optional(), Length(max=500)])
 
     def validate_name(self, field: StringField) -> None:
-        if Department.select().where(Department.name == field.data.strip()).exists():
+        if Department.select().where(fn.LOWER(Department.name) == field.data.lower()).exists():
             raise ValidationError("That specialization already exists.")

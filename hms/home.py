@@ -45,7 +45,7 @@ def admin():
         "Active doctors": stats["doctors"],
         # Patients register themselves (hms/auth.py), so they are counted fresh, not cached.
         "Active patients": Patient.select().join(User).where(User.is_active == True).count(),  # noqa: E712
-        "Appointments today": sum(n for _, n in stats["load"]),
+        "Appointments today": sum(n for *_, n in stats["load"]),
     }
     return render("home/admin.html", "home/_admin_stats.html", today=today, counts=counts,
                   by_status=stats["by_status"], load=stats["load"])
@@ -57,7 +57,7 @@ def hospital_stats(today: dt.date) -> dict:
     def count() -> dict:
         by_status = dict(Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
                          .group_by(Appointment.status).tuples())
-        load = (Doctor.select(Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
+        load = (Doctor.select(Doctor.id, Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
                 .join(Appointment)
                 .where(Appointment.date == today, Appointment.status.in_(LIVE_STATUSES))
                 .group_by(Doctor.id).order_by(fn.COUNT(Appointment.id).desc()).tuples())

@@ -345,3 +345,40 @@ def test_pages_are_paginated(admin, people, diary):
     assert first.count('id="appt-') == 25 and "Next →" in first
     assert admin.get("/admin/appointments?page=2").text.count('id="appt-') == 5
 
+
+
+def test_dashboard_links_into_each_list(admin, people, booked):
+    page = admin.get("/admin/").text
+    assert 'href="/admin/doctors"' in page and 'href="/admin/patients"' in page
+    assert 'href="/admin/appointments?status=booked"' in page
+
+
+@pytest.mark.parametrize("form, fields, error", [
+    ("/admin/doctors/new", {"full_name": "   "}, "full_name"),
+    ("/admin/doctors/new", {"full_name": "Dr\x00Null"}, "full_name"),
+])
+def test_blank_or_invisible_names_are_refused(admin, form, fields, error):
+    response = new_doctor(admin, **fields)
+    assert response.status_code == 422 and f'id="{error}-error"' in response.text
+    assert not User.select().where(User.username == "dr.three").exists()
+
+
+def test_specialization_names_are_unique_whatever_the_case(admin):
+    page = admin.get("/admin/departments")
+    response = admin.post("/admin/departments", data={"csrf_token": csrf_token(page.text),
+                                                      "name": " cardiology "})
+    assert response.status_code == 422 and "already exists" in response.text
+    blank = admin.post("/admin/departments", data={"csrf_token": csrf_token(page.text),
+                                                   "name": "   "})
+    assert blank.status_code == 422
+
+
+def test_reassignment_is_audited(admin, people, booked):
+    admin.post(f"/admin/appointments/{booked.id}/reassign",
+               data={"csrf_token": token(admin), "doctor": str(people.doctor("dr.two").id)})
+    assert AuditLog.get(AuditLog.action == "reassign").patient_id == booked.patient_id
+
+
+def test_audit_filter_offers_receptionists(admin, people):
+    page = admin.get("/admin/audit").text
+    assert f'<option value="{people.user("desk").id}">desk</option>' in page

@@ -34,7 +34,7 @@ def test_register_creates_login_and_profile_and_lands_on_patient_page(client, ap
 
 
 @pytest.mark.parametrize("changes, field, message", [
-    ({"full_name": ""}, "full_name", "Enter your full name."),
+    ({"full_name": "   "}, "full_name", "Enter the full name."),
     ({"username": "pat.one"}, "username", "That username is taken"),
     ({"username": "no spaces"}, "username", "Use letters, digits"),
     ({"email": "PAT1@test.example"}, "email", "already exists"),

@@ -78,7 +78,7 @@ def tile(page: str, label: str) -> int:
 
 def status_count(page: str, status: str) -> int:
     """A row of the admin dashboard's appointments-by-status table."""
-    return int(re.search(rf"<td>{status}</td><td>(\d+)</td>", page).group(1))
+    return int(re.search(rf">{status}</a></td><td>(\d+)</td>", page).group(1))
 
 
 @contextmanager
