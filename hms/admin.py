@@ -46,7 +46,7 @@ from hms.scheduling import (
     parse_day,
     reschedule_appointment,
 )
-from hms.visits import audit
+from hms.visits import audit, history
 from hms.web import arg_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -196,6 +196,21 @@ def departments():
                   departments=list(rows))
 
 
+@bp.post("/departments/<int:department_id>")
+def rename_department(department_id: int):
+    """Rename a specialization or change its description."""
+    dept = Department.get_or_none(Department.id == department_id) or abort(404)
+    form = DepartmentForm(department_id=dept.id)
+    if form.validate_on_submit():
+        dept.name, dept.description = form.name.data, form.description.data or ""
+        dept.save()
+        directory_changed()
+        flash(f"Saved {dept.name}.", "success")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for(".departments"), 303)
+
+
 @bp.post("/departments/<int:department_id>/delete")
 def delete_department(department_id: int):
     """Remove a specialization no doctor has."""
@@ -261,11 +276,12 @@ def _save_patient(patient: Patient, form: AdminPatientForm) -> None:
 
 @bp.get("/patients/<int:patient_id>")
 def patient(patient_id: int):
-    """One patient's details and login, with links to their history and appointments."""
+    """One patient's details and login, and their history (the read is audited)."""
     patient = _patient_or_404(patient_id)
+    audit(current_user, "read", patient, "history", patient.id)
     return render("admin/patient.html", "admin/_patient.html", patient=patient,
-                  today=clinic_today(), appointments=Appointment.select().where(
-                      Appointment.patient == patient).count())
+                  today=clinic_today(), visits=history(patient),
+                  appointments=Appointment.select().where(Appointment.patient == patient).count())
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

@@ -187,6 +187,13 @@ class DepartmentForm(FlaskForm):
         DataRequired(message="Name the specialization."), NoControlCharacters(), Length(max=80)])
     description = StringField("Description", [Optional(), Length(max=500)])
 
+    def __init__(self, *args, department_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._department_id = department_id
+
     def validate_name(self, field: StringField) -> None:
-        if Department.select().where(fn.LOWER(Department.name) == field.data.lower()).exists():
+        same = Department.select().where(fn.LOWER(Department.name) == field.data.lower())
+        if self._department_id:
+            same = same.where(Department.id != self._department_id)
+        if same.exists():
             raise ValidationError("That specialization already exists.")

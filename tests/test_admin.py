@@ -382,3 +382,22 @@ def test_reassignment_is_audited(admin, people, booked):
 def test_audit_filter_offers_receptionists(admin, people):
     page = admin.get("/admin/audit").text
     assert f'<option value="{people.user("desk").id}">desk</option>' in page
+
+
+def test_patient_view_shows_the_history_and_audits_the_read(admin, people, booked):
+    page = admin.get(f"/admin/patients/{booked.patient_id}")
+    assert "Palpitations" in page.text and "Dr Ada One" in page.text
+    log = AuditLog.get(AuditLog.object_type == "history")
+    assert (log.user.username, log.patient_id) == ("admin", booked.patient_id)
+
+
+def test_rename_a_specialization(admin, people):
+    dept = people.doctor("dr.one").department_id
+    response = admin.post(f"/admin/departments/{dept}", data={
+        "csrf_token": token(admin), "name": "Heart medicine", "description": "Hearts"})
+    assert response.status_code == 303
+    assert Department.get_by_id(dept).name == "Heart medicine"
+    clash = admin.post(f"/admin/departments/{dept}", follow_redirects=True, data={
+        "csrf_token": token(admin), "name": "dermatology"})
+    assert "already exists" in clash.text
+    assert Department.get_by_id(dept).name == "Heart medicine"
