@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 
-from hms import notices
+from hms import exporting, notices
 from hms.config import DEFAULTS
 from hms.db import db
 from hms.scheduling import open_slots_from_plans
@@ -83,3 +83,19 @@ def send_monthly_report(doctor_id: int, first_day: str) -> str:
     if retry_in:
         send_monthly_report.schedule((doctor_id, first_day), delay=retry_in)
     return outcome
+
+
+# --- exports of a patient's history (hms/exporting.py holds the logic) -----------------------
+
+@huey.task()
+def export_history(job_id: int) -> str:
+    """Write one queued history export to its file, with progress, then mark it done."""
+    with _in_app():
+        return exporting.run_export(job_id)
+
+
+@huey.periodic_task(crontab(minute="20"))
+def remove_expired_exports() -> int:
+    """Every hour: delete expired export files and mark their jobs expired."""
+    with _in_app():
+        return exporting.remove_expired()

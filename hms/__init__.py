@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
         cache,
         db,
         doctors,
+        exports,
         home,
         patients,
         profiles,
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(profiles.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(exports.bp)
     app.jinja_env.globals["medicines"] = visits.medicines
     app.jinja_env.globals["slot_key"] = scheduling.slot_key
     app.jinja_env.globals["actions_for"] = visits.actions_for

@@ -17,6 +17,7 @@ from hms.accounts import (
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
 from hms.db import db
+from hms.exporting import recent_exports
 from hms.forms import (
     AdminPatientForm,
     DepartmentForm,
@@ -280,7 +281,8 @@ def patient(patient_id: int):
     patient = _patient_or_404(patient_id)
     audit(current_user, "read", patient, "history", patient.id)
     return render("admin/patient.html", "admin/_patient.html", patient=patient,
-                  today=clinic_today(), visits=history(patient),
+                  today=clinic_today(), visits=history(patient), staff=True,
+                  exports=recent_exports(current_user, patient),
                   appointments=Appointment.select().where(Appointment.patient == patient).count())
 
 

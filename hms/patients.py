@@ -7,6 +7,7 @@ from flask_login import current_user
 from peewee import fn
 
 from hms.auth import doctor_of, patient_for, patient_of, role_required
+from hms.exporting import recent_exports
 from hms.models import Appointment, Patient
 from hms.scheduling import clinic_today
 from hms.visits import audit, history
@@ -40,7 +41,8 @@ def show(patient_id: int):
     patient = patient_for(current_user, patient_id)
     audit(current_user, "read", patient, "history", patient.id)
     return render("patients/show.html", "patients/_history.html", patient=patient,
-                  visits=history(patient), today=clinic_today())
+                  visits=history(patient), today=clinic_today(), staff=True,
+                  exports=recent_exports(current_user, patient))
 
 
 @bp.get("/me/history")
@@ -49,4 +51,5 @@ def my_history():
     """The patient's own medical history: every visit and treatment, newest first."""
     patient = patient_of(current_user)
     return render("patients/mine.html", "patients/_history.html", patient=patient,
-                  visits=history(patient), today=clinic_today())
+                  visits=history(patient), today=clinic_today(), staff=False,
+                  exports=recent_exports(current_user, patient))

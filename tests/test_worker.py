@@ -56,3 +56,21 @@ def test_the_worker_sends_a_reminder_to_the_smtp_server(consumer, inbox, people,
     assert message["X-Envelope-To"] == "pat1@test.example"
     assert Reminder.get(Reminder.appointment == appt.id).status == "sent"
     assert consumer.poll() is None  # the worker is still running
+
+
+def test_the_worker_writes_a_background_export(consumer, app, people):
+    from hms import exporting
+
+    with app.app_context():
+        job = exporting.start_export(people.user("pat.one"), people.patient("pat.one"))
+    tasks.export_history(job.id)
+    folder = Path(app.instance_path) / "exports"
+
+    def written() -> bool:
+        from hms.models import ExportJob
+
+        done = ExportJob.get_by_id(job.id)
+        return done.status == "done" and (folder / done.filename).exists()
+
+    assert wait_for(written), "the worker did not write the export"
+    assert not list(folder.glob("*.part"))

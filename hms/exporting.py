@@ -1,0 +1,206 @@
+"""Exports of a patient's history: the CSV rows, background export jobs and their files, and
+their expiry. No Flask views here; the views (hms/exports.py) and the worker (tasks.py) share it.
+
+A background export is written to `<instance>/exports/<token>.csv.part` and renamed to
+`<token>.csv` only once complete, so a download never sees half a file. The token is random
+(secrets.token_urlsafe), so a file's name says nothing about whose history it holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from flask import current_app
+
+from hms.models import Appointment, ExportJob, Patient, Treatment, User, utcnow
+from hms.scheduling import clinic_zone
+from hms.visits import history, medicines
+
+log = logging.getLogger(__name__)
+
+HEADER = ("Date", "Time", "Doctor", "Specialization", "Status", "Reason", "Diagnosis",
+          "Prescription", "Medicines", "Follow-up")
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...)), so a
+# reason or diagnosis typed that way gets a leading apostrophe and stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel reads a CSV as UTF-8 (names such as "Zoë") only when it starts with a byte-order mark.
+ENCODING = "utf-8-sig"
+PENDING = ("queued", "running")
+# About this many progress updates per export, however long the history.
+PROGRESS_STEPS = 20
+# A .part file nobody has written for this long belongs to a worker that died mid-export; a
+# finished file no job names (its job deleted with its owner) is removed after the same wait.
+ORPHAN_AGE = dt.timedelta(hours=1)
+FILE_NAME = re.compile(r"[A-Za-z0-9_-]{20,60}\.csv")
+
+
+def safe_cell(value: object) -> str:
+    """A cell's text, with a leading apostrophe where a spreadsheet would see a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def medicines_text(treatment: Treatment) -> str:
+    """A treatment's medicines in words: 'Amoxicillin 500 mg, 3x daily, 7 days; ...'."""
+    return "; ".join(f"{m['name']} {m['dose']}, {m['frequency']}, {m['days']} days"
+                     for m in medicines(treatment))
+
+
+def visit_rows(appt: Appointment, treatments: list[Treatment]) -> Iterator[list[str]]:
+    """One row per treatment of a visit; a visit without a treatment still gets one row."""
+    visit = [appt.date.isoformat(), appt.time.strftime("%H:%M"), appt.doctor.full_name,
+             appt.doctor.department.name, appt.status.replace("_", " "), appt.reason]
+    for t in treatments or [None]:
+        clinical = ["", "", "", ""] if t is None else [
+            t.diagnosis, t.prescription, medicines_text(t),
+            t.follow_up_date.isoformat() if t.follow_up_date else ""]
+        yield [safe_cell(cell) for cell in visit + clinical]
+
+
+def write_csv(out, visits: Iterable[tuple[Appointment, list[Treatment]]]) -> None:
+    """Write the header and every visit's rows to an open text file (newline='')."""
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for appt, treatments in visits:
+        writer.writerows(visit_rows(appt, treatments))
+
+
+def history_csv(patient: Patient) -> bytes:
+    """The patient's whole history as CSV bytes, newest visit first, for an immediate download."""
+    out = io.StringIO(newline="")
+    write_csv(out, history(patient))
+    return out.getvalue().encode(ENCODING)
+
+
+def download_name(patient: Patient, day: dt.date, suffix: str) -> str:
+    """The name a download is saved under: no patient name, so it is safe in any folder."""
+    return f"hms-history-{patient.id}-{day.isoformat()}.{suffix}"
+
+
+# --- background exports ----------------------------------------------------------------------
+
+def export_folder() -> Path:
+    """Where export files live: the instance folder's exports/."""
+    return Path(current_app.instance_path) / "exports"
+
+
+def start_export(owner: User, patient: Patient) -> ExportJob:
+    """Record a queued export of the patient's history for its owner, kept EXPORT_DAYS days."""
+    now = utcnow()
+    days = current_app.config["EXPORT_DAYS"]
+    return ExportJob.create(owner=owner, patient=patient, created_at=now,
+                            expires_at=now + dt.timedelta(days=days))
+
+
+def is_expired(job: ExportJob, now: dt.datetime | None = None) -> bool:
+    """Whether the job has passed its expiry (even before the hourly clean-up has run)."""
+    return job.status == "expired" or job.expires_at <= (now or utcnow())
+
+
+def state(job: ExportJob) -> str:
+    """What the owner is shown: queued, running, done, failed or expired."""
+    return "expired" if is_expired(job) else job.status
+
+
+def kept_until(job: ExportJob) -> dt.datetime:
+    """When the export expires, on the clinic's clock."""
+    return job.expires_at.replace(tzinfo=dt.UTC).astimezone(clinic_zone()).replace(tzinfo=None)
+
+
+def recent_exports(owner: User, patient: Patient, limit: int = 5
+                   ) -> list[tuple[ExportJob, str, dt.datetime]]:
+    """This user's unexpired exports of the patient, newest first, with state and expiry."""
+    jobs = (ExportJob.select()
+            .where(ExportJob.owner == owner, ExportJob.patient == patient,
+                   ExportJob.status != "expired", ExportJob.expires_at > utcnow())
+            .order_by(ExportJob.id.desc()).limit(limit))
+    found = []
+    for job in jobs:
+        job.patient = patient
+        found.append((job, state(job), kept_until(job)))
+    return found
+
+
+def file_of(job: ExportJob) -> Path | None:
+    """The finished file of a done job, or None (the caller checks expiry)."""
+    if job.status != "done" or not job.filename or not FILE_NAME.fullmatch(job.filename):
+        return None
+    path = export_folder() / job.filename
+    return path if path.is_file() else None
+
+
+def _set(job_id: int, **values) -> int:
+    """Update one job's columns in a single statement (progress, status, ...)."""
+    return ExportJob.update(**values).where(ExportJob.id == job_id).execute()
+
+
+def mark_failed(job_id: int, error: str) -> None:
+    """End a job as failed, with the reason its owner and the admin will see."""
+    _set(job_id, status="failed", error=error[:500], finished_at=utcnow())
+
+
+def run_export(job_id: int) -> str:
+    """Write a queued job's CSV with progress, rename it into place, and mark the job done;
+    on any failure remove the partial file and mark the job failed with the error. A job that
+    is not queued (already run, or claimed by another worker) is left alone."""
+    claimed = (ExportJob.update(status="running", progress=0)
+               .where(ExportJob.id == job_id, ExportJob.status == "queued").execute())
+    if not claimed:
+        return "skipped"
+    folder = export_folder()
+    token = secrets.token_urlsafe(24)
+    part, final = folder / f"{token}.csv.part", folder / f"{token}.csv"
+    try:
+        job = ExportJob.get_by_id(job_id)
+        visits = history(job.patient)
+        every = max(1, len(visits) // PROGRESS_STEPS)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Readable by the app's own user only, like the database: it is a medical record.
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding=ENCODING, newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(HEADER)
+            for n, (appt, treatments) in enumerate(visits, 1):
+                writer.writerows(visit_rows(appt, treatments))
+                if n % every == 0 and n < len(visits):
+                    _set(job_id, progress=min(99, n * 100 // len(visits)))
+        part.replace(final)
+        _set(job_id, status="done", progress=100, filename=final.name, finished_at=utcnow())
+    except Exception as error:  # the job must end failed, never stay "running"
+        log.exception("Export %s failed", job_id)
+        part.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        mark_failed(job_id, f"{type(error).__name__}: {error}")
+        return "failed"
+    return "done"
+
+
+def remove_expired(now: dt.datetime | None = None) -> int:
+    """Delete the files of expired exports and mark their jobs expired; also remove files a
+    dead worker or a deleted job left behind. Returns the number of jobs expired."""
+    now = now or utcnow()
+    folder = export_folder()
+    expired = list(ExportJob.select().where(ExportJob.expires_at <= now,
+                                            ExportJob.status != "expired"))
+    for job in expired:
+        if job.filename and FILE_NAME.fullmatch(job.filename):
+            (folder / job.filename).unlink(missing_ok=True)
+        _set(job.id, status="expired", filename=None)
+    if folder.is_dir():
+        kept = {name for (name,) in ExportJob.select(ExportJob.filename)
+                .where(ExportJob.status == "done", ExportJob.filename.is_null(False)).tuples()}
+        cutoff = time.time() - ORPHAN_AGE.total_seconds()
+        for path in folder.iterdir():
+            if path.name not in kept and path.suffix in (".part", ".csv") \
+                    and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+    return len(expired)

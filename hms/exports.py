@@ -1,0 +1,143 @@
+"""Downloads of a patient's history: CSV and PDF at once, and background CSV exports with a
+progress widget. The export logic itself lives in hms/exporting.py."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_login import current_user, login_required
+from redis import RedisError
+
+import tasks
+from hms import exporting
+from hms.auth import patient_for, patient_of, role_required
+from hms.models import ExportJob, Patient, User
+from hms.pdf import pdf_response, render_pdf
+from hms.scheduling import clinic_today
+from hms.visits import audit, history
+from hms.web import render, wants_fragment
+
+bp = Blueprint("exports", __name__)
+
+EXPIRED = ("This export has expired and its file has been removed. "
+           "Start a new export from the history page.")
+
+
+def _csv_response(data: bytes, filename: str) -> Response:
+    """A CSV download that no cache keeps: it is a medical record."""
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
+def _history_csv(patient: Patient) -> Response:
+    """The patient's history as an immediate CSV download."""
+    return _csv_response(exporting.history_csv(patient),
+                         exporting.download_name(patient, clinic_today(), "csv"))
+
+
+def _history_pdf(patient: Patient) -> Response:
+    """The patient's history as a PDF, from the same fragment as the history page."""
+    today = clinic_today()
+    data = render_pdf("pdf/history.html", patient=patient, visits=history(patient), today=today)
+    return pdf_response(data, exporting.download_name(patient, today, "pdf"))
+
+
+def export_for(user: User, job_id: int) -> ExportJob:
+    """An export job of this user's; anyone else's (or none) is 404."""
+    job = ExportJob.get_or_none((ExportJob.id == job_id) & (ExportJob.owner == user))
+    if job is None:
+        abort(404)
+    return job
+
+
+def _patient_to_export(user: User) -> Patient:
+    """The patient a new export is for: the form's patient_id (checked by patient_for), or,
+    for a patient, themselves."""
+    value = request.form.get("patient_id", "").strip()
+    if not value:
+        if user.role != "patient":
+            abort(400)
+        return patient_of(user)
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        abort(404)
+    return patient_for(user, int(value))
+
+
+def _widget(job: ExportJob) -> Response:
+    """The export's progress widget (for htmx) or its page."""
+    back = (url_for("patients.my_history") if current_user.role == "patient"
+            else url_for("patients.show", patient_id=job.patient_id))
+    return render("exports/show.html", "exports/_widget.html", job=job,
+                  state=exporting.state(job), kept_until=exporting.kept_until(job), back=back)
+
+
+@bp.get("/me/history.csv")
+@role_required("patient")
+def my_history_csv():
+    """The patient's own history as a CSV file, at once."""
+    return _history_csv(patient_of(current_user))
+
+
+@bp.get("/me/history.pdf")
+@role_required("patient")
+def my_history_pdf():
+    """The patient's own history as a PDF."""
+    return _history_pdf(patient_of(current_user))
+
+
+@bp.get("/patients/<int:patient_id>/history.csv")
+@role_required("doctor", "admin")
+def history_csv(patient_id: int):
+    """A patient's history as a CSV file, for a doctor who has or had them, or an admin."""
+    patient = patient_for(current_user, patient_id)
+    audit(current_user, "export:csv", patient, "history", patient.id)
+    return _history_csv(patient)
+
+
+@bp.get("/patients/<int:patient_id>/history.pdf")
+@role_required("doctor", "admin")
+def history_pdf(patient_id: int):
+    """A patient's history as a PDF, for a doctor who has or had them, or an admin."""
+    patient = patient_for(current_user, patient_id)
+    audit(current_user, "export:pdf", patient, "history", patient.id)
+    return _history_pdf(patient)
+
+
+@bp.post("/exports")
+@role_required("patient", "doctor", "admin")
+def start():
+    """Start a background CSV export: htmx gets the progress widget, a plain form the job page."""
+    patient = _patient_to_export(current_user)
+    job = exporting.start_export(current_user, patient)
+    if current_user.role != "patient":
+        audit(current_user, "export:job", patient, "export_job", job.id)
+    try:
+        tasks.export_history(job.id)
+    except RedisError:
+        exporting.mark_failed(job.id, "The job queue (Redis) could not be reached.")
+    if not wants_fragment():
+        return redirect(url_for("exports.show", job_id=job.id), 303)
+    return _widget(ExportJob.get_by_id(job.id))
+
+
+@bp.get("/exports/<int:job_id>")
+@login_required
+def show(job_id: int):
+    """How the export is getting on; the widget polls this until the file is ready."""
+    return _widget(export_for(current_user, job_id))
+
+
+@bp.get("/exports/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    """The finished export file, for its owner only, until it expires (then 410)."""
+    job = export_for(current_user, job_id)
+    if exporting.is_expired(job):
+        abort(410, EXPIRED)
+    path = exporting.file_of(job)
+    if path is None:
+        abort(404)
+    return _csv_response(path.read_bytes(),
+                         exporting.download_name(job.patient, job.created_at.date(), "csv"))
