@@ -477,3 +477,12 @@ def test_department_counts_include_quiet_specializations(app, people, visits, to
     with app.app_context():
         pairs = hospital_summary(today, today)["by_department"]
     assert pairs == [("Cardiology", 1), ("Dermatology", 0), ("Neurology", 0)]
+
+
+def test_doctor_dashboard_loads_their_statistics_in_place(client, auth):
+    auth.login("dr.one")
+    page = client.get("/doctor/").text
+    assert 'hx-get="/doctor/stats" hx-trigger="load"' in page
+    assert 'href="/doctor/stats"' in page  # without JS, a link
+    fragment = client.get("/doctor/stats", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
