@@ -208,3 +208,31 @@ def inbox(app, smtp_server):
     box.messages.clear()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
     return box
+
+
+@pytest.fixture
+def worker_app(app):
+    """What the worker's start-up hook does, with tasks run at once inside the request."""
+    import tasks
+
+    tasks.huey.immediate = True
+    tasks.app = app
+    yield app
+    tasks.app = None
+    tasks.huey.immediate = False
+
+
+@pytest.fixture
+def queue(app):
+    """A queue held in memory and not run: the test runs what was queued when it chooses
+    (support.run_queued)."""
+    from huey.storage import MemoryStorage
+
+    import tasks
+
+    saved = tasks.huey.storage
+    tasks.huey.storage = MemoryStorage("hms")
+    tasks.app = app
+    yield tasks.huey
+    tasks.huey.storage = saved
+    tasks.app = None

@@ -36,3 +36,9 @@ def csrf_token(html: str) -> str:
         re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+def run_queued(huey) -> None:
+    """Run everything waiting in the queue, as a worker would."""
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from huey.storage import MemoryStorage
 from redis import RedisError
 
 import tasks
 from hms import exporting
 from hms.models import Appointment, AuditLog, ExportJob, Treatment, utcnow
-from support import csrf_token
+from support import csrf_token, run_queued
 
 HTMX = {"HX-Request": "true"}
 HEADER = ["Date", "Time", "Doctor", "Specialization", "Status", "Reason", "Diagnosis",
@@ -69,33 +68,6 @@ def records(people):
                   "Headache")
     treat(people, other, "Migraine")
     return people
-
-
-@pytest.fixture
-def worker_app(app):
-    """What the worker's start-up hook does, with tasks run at once inside the request."""
-    tasks.huey.immediate = True
-    tasks.app = app
-    yield app
-    tasks.app = None
-    tasks.huey.immediate = False
-
-
-@pytest.fixture
-def queue(app):
-    """A queue held in memory and not run: the test runs what was queued when it chooses."""
-    saved = tasks.huey.storage
-    tasks.huey.storage = MemoryStorage("hms")
-    tasks.app = app
-    yield tasks.huey
-    tasks.huey.storage = saved
-    tasks.app = None
-
-
-def run_queued(huey) -> None:
-    """Run everything waiting in the queue, as a worker would."""
-    while (task := huey.dequeue()) is not None:
-        huey.execute(task)
 
 
 def rows_of(data: bytes) -> list[list[str]]:

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 import tasks
 from hms.models import DoctorAvailability, WorkingHours
-
-
-@pytest.fixture
-def worker_app(app):
-    """What the worker's start-up hook does: the task module holds the app."""
-    tasks.huey.immediate = True
-    tasks.app = app
-    yield app
-    tasks.app = None
-    tasks.huey.immediate = False
 
 
 def test_hourly_job_opens_planned_slots_up_to_the_horizon(worker_app, people):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import sync_playwright
+
+from hms.scheduling import clinic_now
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,3 +53,16 @@ def js_page(browser):
     context, tab = _new_tab(browser, True)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def clinic_midday(app) -> dt.datetime:
+    """Set the clinic's time zone so that its wall clock reads about noon now, and return that
+    time: "today" and "next week" cannot change under a test, whatever the hour it runs."""
+    offset = 12 - dt.datetime.now(dt.UTC).hour  # from -11 to +12 hours
+    # The POSIX-style Etc zones count the other way round: Etc/GMT-5 is five hours ahead.
+    app.config["TIMEZONE"] = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+    with app.app_context():
+        now = clinic_now()
+    assert dt.time(12) <= now.time() < dt.time(14), (app.config["TIMEZONE"], now)
+    return now

@@ -12,26 +12,12 @@ from browser.pagemarks import log_in, mark_page, still_marked
 from playwright.sync_api import expect
 
 from hms.models import Appointment, AuditLog, Department, Doctor, DoctorAvailability, User
-from hms.scheduling import clinic_now
 from support import PASSWORD
 
 NAME, USERNAME, EMAIL = "Dr Noor Vale", "dr.vale", "noor.vale@test.example"
 ABOUT = "Sees adults with long-standing skin conditions."
 REASON = "A rash that will not go away"
 DEACTIVATED = "This account has been deactivated. Please contact the hospital's front desk."
-
-
-@pytest.fixture
-def clinic_midday(app) -> dt.datetime:
-    """Set the clinic's time zone so that its wall clock reads about noon now, and return that
-    time: "today" and "next week" cannot change under a test, whatever the hour it runs."""
-    offset = 12 - dt.datetime.now(dt.UTC).hour  # from -11 to +12 hours
-    # The POSIX-style Etc zones count the other way round: Etc/GMT-5 is five hours ahead.
-    app.config["TIMEZONE"] = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
-    with app.app_context():
-        now = clinic_now()
-    assert dt.time(12) <= now.time() < dt.time(14), (app.config["TIMEZONE"], now)
-    return now
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import datetime as dt
 import json
 import re
 
-import pytest
 from browser.pagemarks import log_in, mark_page, still_marked
 from playwright.sync_api import expect
 
 from hms.models import Appointment, AuditLog, Patient, Treatment
-from hms.scheduling import clinic_now, clinic_today
+from hms.scheduling import clinic_today
 
 REASON = "Persistent cough for three weeks"
 DIAGNOSIS = "Acute bronchitis"
@@ -21,20 +20,6 @@ FIRST = {"name": "Amoxicillin", "dose": "500 mg", "frequency": "three times dail
 SECOND = {"name": "Salbutamol inhaler", "dose": "2 puffs", "frequency": "as needed",
           "days": "14"}
 MEDICINE_LABELS = {"name": "Name", "dose": "Dose", "frequency": "How often", "days": "Days"}
-
-
-@pytest.fixture
-def clinic_midday(app) -> dt.datetime:
-    """Set the clinic's time zone so that its wall clock reads about noon right now, and return
-    that time. "Today" at the clinic then lasts for hours more, whatever the hour the tests run:
-    a check-in (allowed on the appointment's day only) can never fall on the next day."""
-    offset = 12 - dt.datetime.now(dt.UTC).hour  # from -11 to +12 hours
-    # The POSIX-style Etc zones count the other way round: Etc/GMT-5 is five hours ahead.
-    app.config["TIMEZONE"] = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
-    with app.app_context():
-        now = clinic_now()
-    assert dt.time(12) <= now.time() < dt.time(14), (app.config["TIMEZONE"], now)
-    return now
 
 
 def fill_medicine(row, values: dict[str, str]) -> None:

@@ -10,30 +10,11 @@ import datetime as dt
 import json
 import re
 
-import pytest
 from browser.pagemarks import log_in, mark_page, still_marked
-from huey.storage import MemoryStorage
 from playwright.sync_api import expect
 
-import tasks
 from hms.models import Appointment, ExportJob, Treatment
-
-
-@pytest.fixture
-def queue(app):
-    """The app's queue held in memory: POST /exports enqueues, the test runs the worker's part."""
-    saved = tasks.huey.storage
-    tasks.huey.storage = MemoryStorage("hms")
-    tasks.app = app
-    yield tasks.huey
-    tasks.huey.storage = saved
-    tasks.app = None
-
-
-def run_queued(huey) -> None:
-    """Run everything waiting in the queue, as a worker would."""
-    while (task := huey.dequeue()) is not None:
-        huey.execute(task)
+from support import run_queued
 
 
 def add_history(people) -> None:
