@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from peewee import JOIN, fn
+from peewee import JOIN, IntegrityError, fn
 
 from hms.accounts import (
     create_doctor,
@@ -52,6 +52,7 @@ from hms.web import arg_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 25
+TAKEN = "That username or email was just taken; please choose another."
 
 
 @bp.before_request
@@ -94,9 +95,14 @@ def new_doctor():
     form = NewDoctorForm()
     if form.validate_on_submit():
         password = form.password.data or one_time_password()
-        doctor = create_doctor(form.username.data, form.email.data, password,
-                               form.full_name.data, form.department.data,
-                               form.experience_years.data, form.about.data)
+        try:
+            doctor = create_doctor(form.username.data, form.email.data, password,
+                                   form.full_name.data, form.department.data,
+                                   form.experience_years.data, form.about.data)
+        except IntegrityError:  # another admin took the name between the check and now
+            form.username.errors.append(TAKEN)
+            return render("admin/doctor_form.html", "admin/_doctor_form.html", status=422,
+                          form=form, doctor=None)
         flash(f"{doctor.full_name} can now log in as {doctor.user.username}.", "success")
         # Rendered, not redirected: the one-time password is shown here and never again.
         return render("admin/doctor.html", "admin/_doctor.html", status=201,
@@ -320,11 +326,19 @@ def staff():
     form = StaffForm()
     if form.validate_on_submit():
         password = form.password.data or one_time_password()
-        user = create_staff(form.role.data, form.username.data, form.email.data, password)
+        try:
+            user = create_staff(form.role.data, form.username.data, form.email.data, password)
+        except IntegrityError:  # another admin took the name between the check and now
+            form.username.errors.append(TAKEN)
+            return _staff_page(form)
         flash(f"{user.username} ({user.role}) can now log in"
               + ("." if form.password.data else f" with the one-time password {password} "
                  "(shown only now)."), "success")
         form = StaffForm(formdata=None)
+    return _staff_page(form)
+
+
+def _staff_page(form: StaffForm):
     people = User.select().where(User.role.in_(("receptionist", "admin"))).order_by(
         User.role, User.username)
     return render("admin/staff.html", "admin/_staff.html",

@@ -401,3 +401,19 @@ def test_rename_a_specialization(admin, people):
         "csrf_token": token(admin), "name": "dermatology"})
     assert "already exists" in clash.text
     assert Department.get_by_id(dept).name == "Heart medicine"
+
+
+def test_a_username_taken_at_the_same_moment_is_a_message_not_a_500(admin, monkeypatch):
+    from peewee import IntegrityError
+
+    import hms.admin
+
+    def taken(*args, **kwargs):
+        raise IntegrityError("UNIQUE constraint failed: users.username")
+
+    monkeypatch.setattr(hms.admin, "create_staff", taken)  # the race: check passed, insert lost
+    page = admin.get("/admin/staff")
+    response = admin.post("/admin/staff", data={
+        "csrf_token": csrf_token(page.text), "role": "receptionist", "username": "desk3",
+        "email": "desk3@test.example", "password": "desk-pass-33"})
+    assert response.status_code == 422 and "just taken" in response.text
