@@ -191,6 +191,8 @@ def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> 
             "picker_url": url_for(".slots"), "picker_keep": keep,
             "pick_url": url_for(".index", **keep, reason=reason or None),
             "pick_target": "#desk-booking",
+            # Coming back to the desk window re-reads the free times: never book from a stale list.
+            "picker_refresh": url_for(".slots", **keep, date=day.isoformat()),
             "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)]}
 
 

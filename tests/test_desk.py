@@ -217,6 +217,8 @@ def test_the_day_picker_swaps_only_the_free_times(desk, people, diary):
     assert '<input type="hidden" name="patient"' in fragment.text
     page = desk.get(url)
     assert "<html" in page.text and 'id="slot-picker"' in page.text
+    # The list re-reads itself when the receptionist comes back to the window.
+    assert f'hx-get="{url.replace("&", "&amp;")}" hx-trigger="focus from:window"' in page.text
 
 
 def test_picking_a_slot_shows_the_book_form_with_focus_on_the_reason(desk, people, diary):
