@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,43 @@ def test_desk_budget_for_an_existing_patients_first_free_slot(
     assert numbers["requests_after_first_load"] < 6
     assert numbers["bytes_after_first_load"] < 10_000
     assert numbers["first_load_bytes"] < 30_000
+
+
+def test_desk_books_with_the_keyboard_and_javascript_off(app, live_server, nojs_page, people):
+    page = nojs_page
+    with app.app_context():
+        now = clinic_now()
+    if now.time() >= dt.time(22, 50):
+        pytest.skip("too close to midnight for a slot today")
+    doctor, patient = people.doctor("dr.two"), people.patient("pat.two")
+    DoctorAvailability.create(doctor=doctor, date=now.date(), time_slot=dt.time(23, 30))
+
+    keyboard_log_in(page, live_server, "desk")
+    expect(focused(page)).to_have_id("desk-q")
+    page.keyboard.type("pat two")
+    page.keyboard.press("Enter")  # the plain GET form
+    expect(page).to_have_url(f"{live_server}/desk/?q=pat+two")
+    expect(focused(page)).to_have_id("desk-q")  # the search again, as typed
+    for _ in range(3):  # Find, New walk-in, then the first patient found
+        page.keyboard.press("Tab")
+    expect(focused(page)).to_have_text("Pat Two")
+    page.keyboard.press("Enter")
+    expect(focused(page)).to_have_id("ff-department")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # Dr Bo Two
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Show free times
+    expect(page.locator("#slot-picker")).to_be_visible()
+    expect(focused(page)).to_have_text("23:30")
+    page.keyboard.press("Enter")
+    expect(focused(page)).to_have_id("desk-reason")
+    page.keyboard.type(REASON)
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/desk/slip/\d+$"))
+    appt = Appointment.get(Appointment.patient == patient)
+    expect(page).to_have_url(f"{live_server}/desk/slip/{appt.id}")
+    expect(page.locator("#desk-booking.slip")).to_contain_text("Dr Bo Two (Dermatology)")
+    expect(page.locator(f"#day-list #appt-{appt.id}")).to_contain_text(REASON)
+    assert (appt.doctor_id, appt.time, appt.reason) == (doctor.id, dt.time(23, 30), REASON)
