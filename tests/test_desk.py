@@ -478,3 +478,22 @@ def test_two_desks_booking_one_slot_at_once_give_one_appointment_and_one_409(
         (appt,) = Appointment.select()
         assert appt.patient_id == patients[names[won]]
         assert replies[won].location.endswith(f"/desk/slip/{appt.id}")
+
+
+def test_first_free_slot_takes_the_earliest_among_the_specialization_and_skips_the_patients_own(
+        app, people, diary):
+    with app.app_context(), db.connection_context():
+        from hms.scheduling import first_free_slot
+
+        create_staff("doctor", "dr.three", "three@test.example", PASSWORD, "Dr Cy Three",
+                     "Cardiology")
+        three = people.doctor("dr.three")
+        one, patient = people.doctor("dr.one"), people.patient("pat.one")
+        DoctorAvailability.create(doctor=three, date=diary, time_slot=dt.time(8, 30))
+        department = one.department_id
+        assert first_free_slot(department, diary) == (three, diary, dt.time(8, 30))
+        Appointment.create(patient=patient, doctor=people.doctor("dr.two"), date=diary,
+                           time=dt.time(8, 30), reason="Elsewhere")
+        assert first_free_slot(department, diary, patient) == (one, diary, dt.time(9))
+        assert first_free_slot(people.doctor("dr.two").department_id,
+                               diary - dt.timedelta(days=1)) is None
