@@ -214,16 +214,16 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
     doctor = doctor or (picked_doctor() if patient else None)
     if slot is None and "errors" not in context and doctor:
         slot = parse_slot(request.args.get("slot"))
-    error = None
+    day = slot[0] if slot else None
     if slot and doctor and "errors" not in context:
         try:
             check_slot(doctor, *slot)  # say so before the reason is typed
         except SchedulingError as refusal:
-            error, slot = refusal.message, None
+            context["errors"], slot = {"slot": refusal.message}, None
     q = request.args.get("q", "").strip()[:80]
-    context.setdefault("errors", {"slot": error} if error else {})
+    context.setdefault("errors", {})
     if doctor and patient:
-        day = slot[0] if slot else picked_day(request.args.get("date"))
+        day = day or picked_day(request.args.get("date"))
         context.setdefault("reason", request.args.get("reason", "").strip()[:REASON_MAX])
         context.update(picker(patient, doctor, day, context["reason"]))
     if not patient:

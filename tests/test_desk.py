@@ -238,6 +238,8 @@ def test_picking_a_taken_slot_says_so_before_the_reason_is_typed(desk, people, d
     response = desk.get(f"/desk/?patient={patient.id}&doctor={doctor.id}"
                         f"&slot={key(diary, dt.time(10))}")
     assert TAKEN in html.unescape(response.text).lower() and 'id="desk-book"' not in response.text
+    # The free times shown are those of the day asked for, without the taken one.
+    assert f"Free times on {diary:%A %-d %B}" in response.text and ">10:00<" not in response.text
 
 
 @pytest.mark.parametrize("when, offset", [("today", 0), ("tomorrow", 1)])
