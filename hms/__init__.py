@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
         availability,
         cache,
         db,
+        desk,
         doctors,
         exports,
         home,
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(availability.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(appointments.bp)
+    app.register_blueprint(desk.bp)
     app.register_blueprint(treatments.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(profiles.bp)

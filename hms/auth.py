@@ -24,13 +24,13 @@ LANDING = {
     "admin": "home.admin",
     "doctor": "home.doctor",
     "patient": "home.patient",
-    "receptionist": "home.desk",
+    "receptionist": "desk.index",
 }
 
 # Each role's navigation: (endpoint, label).
 NAV = {
     # The admin console's own tabs (templates/admin/_nav.html) list the rest.
-    "admin": [("home.admin", "Admin console"), ("home.desk", "Front desk")],
+    "admin": [("home.admin", "Admin console"), ("desk.index", "Front desk")],
     "doctor": [("home.doctor", "Today"), ("appointments.schedule", "Appointments"),
                ("patients.index", "My patients"), ("availability.week", "Availability"),
                ("availability.plan", "Weekly plan"), ("reports.doctor_stats", "Statistics"),
@@ -38,7 +38,7 @@ NAV = {
     "patient": [("home.patient", "Home"), ("doctors.index", "Find a doctor"),
                 ("appointments.mine", "My appointments"), ("patients.my_history", "History"),
                 ("profiles.patient", "Profile")],
-    "receptionist": [("home.desk", "Front desk"), ("doctors.index", "Doctors")],
+    "receptionist": [("desk.index", "Front desk"), ("doctors.index", "Doctors")],
 }
 
 

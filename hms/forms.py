@@ -182,6 +182,19 @@ class AdminPatientForm(PatientProfileForm):
             raise ValidationError("An account with this email already exists.")
 
 
+class WalkInForm(FlaskForm):
+    """The front desk's short form for a walk-in: the rest of the profile can wait."""
+
+    full_name = StringField("Full name", filters=[_strip], validators=[
+        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
+    phone = StringField("Phone", filters=[_strip], validators=[
+        InputRequired(message="Enter a phone number."), PHONE])
+    gender = SelectField("Gender", choices=_gender_choices(),
+                         validators=[InputRequired(message="Choose a gender.")])
+    dob = DateField("Date of birth", [InputRequired(message="Enter the date of birth."),
+                                      _past_birth_date])
+
+
 class DepartmentForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[
         DataRequired(message="Name the specialization."), NoControlCharacters(), Length(max=80)])

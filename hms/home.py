@@ -113,15 +113,6 @@ def patient():
                   appointments=list(Appointment.upcoming_for_patient(me, clinic_now())))
 
 
-@bp.get("/desk/")
-@role_required("receptionist", "admin")
-def desk():
-    """The front desk's view of today: every doctor's appointments in time order."""
-    today = clinic_today()
-    return render("home/desk.html", "home/_day_list.html", today=today,
-                  appointments=list(Appointment.on_day(today)))
-
-
 @bp.get("/healthz")
 def health():
     """For the run script and monitoring: is the database answering, and is Redis?"""

@@ -112,6 +112,16 @@ class Patient(BaseModel):
     class Meta:
         indexes = ((("phone",), False),)
 
+    @classmethod
+    def search(cls, q: str, limit: int = 10):
+        """Active patients whose name or phone contains q, or whose number is q."""
+        q = q.strip()
+        match = cls.full_name.contains(q) | cls.phone.contains(q)
+        if q.lstrip("#").isdigit():
+            match |= cls.id == int(q.lstrip("#")[:18])
+        return (cls.select(cls).join(User).where(User.is_active == True, match)  # noqa: E712
+                .order_by(cls.full_name).limit(limit))
+
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on a given day."""
         return day.year - self.dob.year - ((day.month, day.day) < (self.dob.month, self.dob.day))

@@ -523,6 +523,18 @@ def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> 
     return appt
 
 
+def first_free_slot(department_id: int, day: dt.date, patient: Patient | None = None
+                    ) -> tuple[Doctor, dt.date, dt.time] | None:
+    """The earliest free slot on one day among a specialization's active doctors (that the
+    patient, if given, is free for), as (doctor, day, time); None when all are full."""
+    found = [(slots[0], doctor) for doctor in doctor_directory(department_id=department_id)
+             if (slots := offered_slots(doctor, day, day, limit=1, patient=patient))]
+    if not found:
+        return None
+    (day, time), doctor = min(found, key=lambda f: (f[0], f[1].full_name))
+    return doctor, day, time
+
+
 def doctor_directory(query: str = "", department_id: int | None = None):
     """Active doctors, optionally filtered by name and specialization."""
     doctors = Doctor.bookable()

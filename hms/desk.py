@@ -1,0 +1,258 @@
+"""The front desk: find or register the patient, pick a doctor and a slot, book, print the slip,
+and keep an eye on today's queue — all on one page, from the keyboard.
+
+Every GET of the booking panel renders the whole desk page, or for htmx just the panel
+(`desk/_booking.html`), so a search, a pick or a day change is one small swap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+
+from hms.accounts import register_walk_in
+from hms.auth import appointment_for, role_required
+from hms.doctors import directory, picked_day
+from hms.forms import WalkInForm
+from hms.models import Appointment, Doctor, Patient, User
+from hms.pdf import pdf_response, render_pdf
+from hms.scheduling import (
+    SchedulingError,
+    SlotTaken,
+    book_appointment,
+    bookable_days,
+    check_slot,
+    clinic_today,
+    doctor_directory,
+    first_free_slot,
+    offered_slots,
+    parse_slot,
+    slot_key,
+)
+from hms.web import arg_int, render, wants_fragment
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+REASON_MAX = 500
+PANEL = "desk/_booking.html"
+
+
+@bp.before_request
+@role_required("receptionist", "admin")
+def _front_desk_only() -> None:
+    """The desk is for receptionists and admins; everyone else gets 403."""
+
+
+@bp.get("/")
+def index():
+    """The desk: the booking panel for what has been picked so far, and today's queue."""
+    return panel()
+
+
+@bp.get("/patients")
+def patients():
+    """Patients matching what has been typed (name, phone or number), as you type."""
+    q = request.args.get("q", "").strip()[:80]
+    if not wants_fragment():
+        return panel()
+    return render("desk/index.html", "desk/_results.html", **results(q))
+
+
+@bp.get("/slots")
+def slots():
+    """The chosen doctor's free times on another day: the slot picker swaps itself."""
+    if not wants_fragment():
+        return panel()
+    patient, doctor = picked_patient(), picked_doctor()
+    if patient is None or doctor is None:
+        abort(404)
+    return render("desk/index.html", "doctors/_picker.html",
+                  **picker(patient, doctor, picked_day(request.args.get("date"))))
+
+
+@bp.get("/first-free")
+def first_free():
+    """The first free slot in a specialization today or tomorrow: doctor and slot preselected."""
+    patient = picked_patient()
+    department = arg_int("department", 0, low=0)
+    day = clinic_today() + dt.timedelta(days=1 if request.args.get("when") == "tomorrow" else 0)
+    found = first_free_slot(department, day, patient) if patient else None
+    if found is None:
+        return panel(notice=f"No free slot in that specialization {day_word(day)}.",
+                     department=department)
+    doctor, day, time = found
+    return panel(doctor=doctor, slot=(day, time), department=department)
+
+
+@bp.get("/queue")
+def queue():
+    """Today's queue, for all doctors or one: refreshed whenever an appointment changes."""
+    if not wants_fragment():
+        return panel()
+    return render("desk/index.html", "home/_day_list.html", **queue_context())
+
+
+@bp.post("/walk-in")
+def walk_in():
+    """Register a walk-in (no email, no password) and pick them; messages beside the fields."""
+    form = WalkInForm()
+    if not form.validate_on_submit():
+        return panel(status=422, walk_in_form=form)
+    patient = register_walk_in(form.full_name.data, form.gender.data, form.dob.data,
+                               form.phone.data)
+    return picked(url_for(".index", patient=patient.id), patient=patient,
+                  notice=f"{patient.full_name} is patient no. {patient.id}.")
+
+
+@bp.post("/book")
+def book():
+    """Book the slot for the patient; a slot taken meanwhile is 409 with fresh free times."""
+    patient, doctor = picked_patient(request.form), picked_doctor(request.form)
+    if patient is None or doctor is None:
+        abort(404)
+    slot, reason = parse_slot(request.form.get("slot")), request.form.get("reason", "").strip()
+    errors, offered = {}, []
+    if slot is None:
+        errors["slot"] = "Pick a time for the appointment."
+    if not reason:
+        errors["reason"] = "Give a short reason for the visit."
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
+    if not errors:
+        try:
+            appt = book_appointment(patient, doctor, *slot, reason, current_user)
+        except SlotTaken as taken:
+            errors["slot"], offered = taken.message, taken.nearest
+        except SchedulingError as refusal:
+            errors["slot"] = refusal.message
+        else:
+            return booked(appt)
+    status = 409 if "slot" in errors and slot else 422
+    return panel(status=status, patient=patient, doctor=doctor, slot=slot, reason=reason,
+                 errors=errors, offered=[slot_key(*s) for s in offered])
+
+
+@bp.get("/slip/<int:appointment_id>")
+def slip(appointment_id: int):
+    """The appointment slip, printable (the print stylesheet shows only the slip)."""
+    appt = appointment_for(current_user, appointment_id)
+    return render("desk/slip.html", "desk/_slip.html", a=appt, **queue_context())
+
+
+@bp.get("/slip/<int:appointment_id>.pdf")
+def slip_pdf(appointment_id: int):
+    """The appointment slip as a PDF."""
+    appt = appointment_for(current_user, appointment_id)
+    return pdf_response(render_pdf("pdf/slip.html", a=appt), f"slip-{appt.id}.pdf")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def picked_patient(values=None) -> Patient | None:
+    """The patient picked (patient or patient_id), if any and still active."""
+    values = request.args if values is None else values
+    number = values.get("patient_id") or values.get("patient") or ""
+    if not number.isdigit():
+        return None
+    return (Patient.select(Patient).join(User)
+            .where(Patient.id == int(number[:18]), User.is_active == True).first())  # noqa: E712
+
+
+def picked_doctor(values=None) -> Doctor | None:
+    """The doctor picked (doctor or doctor_id), if any and bookable."""
+    values = request.args if values is None else values
+    number = values.get("doctor_id") or values.get("doctor") or ""
+    if not number.isdigit():
+        return None
+    return doctor_directory().where(Doctor.id == int(number[:18])).first()
+
+
+def day_word(day: dt.date) -> str:
+    return "today" if day == clinic_today() else "tomorrow"
+
+
+def results(q: str) -> dict:
+    """The patients found for q; with nothing found, a walk-in form started from q."""
+    found = list(Patient.search(q)) if q else []
+    form = None
+    if q and not found:
+        digits = q.replace(" ", "").lstrip("+").isdigit()
+        form = WalkInForm(formdata=None, data={"phone" if digits else "full_name": q})
+    return {"q": q, "found": found, "walk_in_form": form}
+
+
+def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> dict:
+    """The slot picker's context for the desk: its links carry the patient and the reason
+    typed so far, and swap the booking panel."""
+    keep = {"patient": patient.id, "doctor": doctor.id}
+    return {"day": day, "days": bookable_days(), "today": clinic_today(),
+            "picker_url": url_for(".slots"), "picker_keep": keep,
+            "pick_url": url_for(".index", **keep, reason=reason or None),
+            "pick_target": "#desk-booking",
+            # Coming back to the desk window re-reads the free times: never book from a stale list.
+            "picker_refresh": url_for(".slots", **keep, date=day.isoformat()),
+            "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)]}
+
+
+def queue_context() -> dict:
+    """Today's live appointments, for one doctor (?queue=<id>) or all."""
+    doctor_id = arg_int("queue", 0, low=0)
+    doctor = doctor_directory().where(Doctor.id == doctor_id).first() if doctor_id else None
+    today = clinic_today()
+    return {"today": today, "appointments": list(Appointment.on_day(today, doctor)),
+            "queue_doctor": doctor.id if doctor else None,
+            "refresh_url": url_for(".queue", queue=doctor.id if doctor else None),
+            "doctors": directory()["doctors"]}
+
+
+def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | None = None,
+          slot: tuple | None = None, **context):
+    """The booking panel as far as it has got (the whole desk page without htmx)."""
+    patient = patient or picked_patient()
+    doctor = doctor or (picked_doctor() if patient else None)
+    if slot is None and "errors" not in context and doctor:
+        slot = parse_slot(request.args.get("slot"))
+    day = slot[0] if slot else None
+    if slot and doctor and "errors" not in context:
+        try:
+            check_slot(doctor, *slot)  # say so before the reason is typed
+        except SchedulingError as refusal:
+            context["errors"], slot = {"slot": refusal.message}, None
+    q = request.args.get("q", "").strip()[:80]
+    context.setdefault("errors", {})
+    if doctor and patient:
+        day = day or picked_day(request.args.get("date"))
+        context.setdefault("reason", request.args.get("reason", "").strip()[:REASON_MAX])
+        context.update(picker(patient, doctor, day, context["reason"]))
+    if not patient:
+        found = results(q)
+        if context.get("walk_in_form") is not None or request.args.get("walk_in"):
+            found["walk_in_form"] = context.get("walk_in_form") or WalkInForm(formdata=None)
+            found["walk_in_open"] = True
+        context.update(found)
+    listing = directory()
+    return render("desk/index.html", PANEL, status=status, patient=patient, doctor=doctor,
+                  slot=slot, slot_value=slot_key(*slot) if slot else "",
+                  departments=listing["departments"], **{**queue_context(), **context})
+
+
+def picked(url: str, **context):
+    """After a walk-in is registered: htmx gets the panel (and the URL), a plain post a 303."""
+    if not wants_fragment():
+        return redirect(url, 303)
+    response = panel(**context)
+    response.headers["HX-Push-Url"] = url
+    return response
+
+
+def booked(appt: Appointment):
+    """After booking: the slip, in place for htmx (and the queue refreshes), else a 303."""
+    url = url_for(".slip", appointment_id=appt.id)
+    if not wants_fragment():
+        return redirect(url, 303)
+    response = render("desk/slip.html", "desk/_slip.html", a=appt, **queue_context())
+    response.headers["HX-Push-Url"] = url
+    response.headers["HX-Trigger"] = "appointment-changed"
+    return response
