@@ -116,9 +116,10 @@ def _actions(appt: Appointment) -> dict:
 
 
 @bp.route("/<int:appointment_id>/reschedule", methods=["GET", "POST"])
-@role_required("patient")
+@role_required("patient", "receptionist", "admin")
 def reschedule(appointment_id: int):
-    """Pick a new free slot with the same doctor and move the appointment there."""
+    """Pick a new free slot with the same doctor and move the appointment there: the patient
+    their own, the front desk anyone's (from the queue)."""
     appt = appointment_for(current_user, appointment_id)
     values = request.form if request.method == "POST" else request.args
     slot, error, status = parse_slot(values.get("slot")), None, 200

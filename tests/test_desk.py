@@ -499,3 +499,28 @@ def test_first_free_slot_takes_the_earliest_among_the_specialization_and_skips_t
         assert first_free_slot(department, diary, patient) == (one, diary, dt.time(9))
         assert first_free_slot(people.doctor("dr.two").department_id,
                                diary - dt.timedelta(days=1)) is None
+
+
+@pytest.mark.parametrize("username", ["desk", "admin"])
+def test_the_desk_reschedules_from_the_queue(client, auth, people, diary, username):
+    appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                              date=diary, time=dt.time(9), reason="Back pain")
+    auth.login(username)
+    queue = client.get(f"/appointments/{appt.id}")
+    assert f'/appointments/{appt.id}/reschedule"' in queue.text  # offered on the row
+    slot = f"{diary.isoformat()}T10:30"
+    page = client.get(f"/appointments/{appt.id}/reschedule?slot={slot}")
+    assert page.status_code == 200 and "Move to" in page.text
+    response = client.post(f"/appointments/{appt.id}/reschedule", data={
+        "csrf_token": csrf_token(page.text), "slot": slot})
+    assert response.status_code == 303
+    moved = Appointment.get(Appointment.rescheduled_from == appt.id)
+    assert (moved.time, moved.status, moved.booked_by.username) == \
+        (dt.time(10, 30), "booked", username)
+
+
+def test_doctors_do_not_reschedule_from_here(client, auth, people, diary):
+    appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                              date=diary, time=dt.time(9), reason="x")
+    auth.login("dr.one")
+    assert client.get(f"/appointments/{appt.id}/reschedule").status_code == 403
