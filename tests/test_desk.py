@@ -8,11 +8,11 @@ import html
 import subprocess
 
 import pytest
-from test_concurrency import Browser, assert_no_server_trouble, race
 
 from hms.accounts import create_staff
 from hms.db import db
 from hms.models import Appointment, DoctorAvailability, Patient, User
+from racing import Browser, assert_no_server_trouble, race
 from support import PASSWORD, csrf_token
 
 HX = {"HX-Request": "true"}
