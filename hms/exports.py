@@ -69,7 +69,7 @@ def _widget(job: ExportJob) -> Response:
     """The export's progress widget (for htmx) or its page."""
     back = (url_for("patients.my_history") if current_user.role == "patient"
             else url_for("patients.show", patient_id=job.patient_id))
-    return render("exports/show.html", "exports/_widget.html", job=job,
+    return render("downloads/show.html", "downloads/_widget.html", job=job,
                   state=exporting.state(job), kept_until=exporting.kept_until(job), back=back)
 
 
