@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -33,6 +34,40 @@ REASON_MAX = 500
 PAST_PAGE = 20
 
 
+@dataclass
+class BookingAttempt:
+    """What came of a booking form: the appointment, or messages by field (and the nearest
+    free slots when the slot was taken), with the status to answer."""
+
+    appointment: Appointment | None
+    errors: dict[str, str]
+    offered: list[str]
+    status: int
+
+
+def attempt_booking(patient: Patient, doctor: Doctor, slot: tuple[dt.date, dt.time] | None,
+                    reason: str, no_reason: str) -> BookingAttempt:
+    """Check the form's slot and reason, then book; every refusal becomes a message."""
+    errors: dict[str, str] = {}
+    offered: list[tuple[dt.date, dt.time]] = []
+    if slot is None:
+        errors["slot"] = "Pick a time for the appointment."
+    if not reason:
+        errors["reason"] = no_reason
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
+    if not errors:
+        try:
+            return BookingAttempt(book_appointment(patient, doctor, *slot, reason, current_user),
+                                  {}, [], 303)
+        except SlotTaken as taken:
+            errors["slot"], offered = taken.message, taken.nearest
+        except SchedulingError as refusal:
+            errors["slot"] = refusal.message
+    return BookingAttempt(None, errors, [slot_key(*s) for s in offered],
+                          409 if "slot" in errors and slot else 422)
+
+
 @bp.route("/book/<int:doctor_id>", methods=["GET", "POST"])
 @role_required("patient")
 def book(doctor_id: int):
@@ -41,37 +76,27 @@ def book(doctor_id: int):
     doctor = bookable_doctor(doctor_id)
     values = request.form if request.method == "POST" else request.args
     slot, reason = parse_slot(values.get("slot")), values.get("reason", "").strip()
-    errors, offered, status = {}, [], 200
     if request.method == "POST":
-        if slot is None:
-            errors["slot"] = "Pick a time for the appointment."
-        if not reason:
-            errors["reason"] = "Tell the doctor briefly why you are coming."
-        elif len(reason) > REASON_MAX:
-            errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
-        if not errors:
-            try:
-                appt = book_appointment(patient, doctor, *slot, reason, current_user)
-            except SlotTaken as taken:
-                errors["slot"], offered = taken.message, taken.nearest
-            except SchedulingError as refusal:
-                errors["slot"] = refusal.message
-            else:
-                flash(f"Booked: {appt.date:%A %-d %B} at {appt.time:%H:%M} with "
-                      f"{doctor.full_name}.", "success")
-                return redirect(url_for(".detail", appointment_id=appt.id), 303)
-        status = 409 if "slot" in errors and slot else 422
+        attempt = attempt_booking(patient, doctor, slot, reason,
+                                  "Tell the doctor briefly why you are coming.")
+        if attempt.appointment:
+            appt = attempt.appointment
+            flash(f"Booked: {appt.date:%A %-d %B} at {appt.time:%H:%M} with "
+                  f"{doctor.full_name}.", "success")
+            return redirect(url_for(".detail", appointment_id=appt.id), 303)
     elif slot is None:
         return redirect(url_for("doctors.show", doctor_id=doctor.id))
     else:
+        attempt = BookingAttempt(None, {}, [], 200)
         try:
             check_slot(doctor, *slot)  # say so now, before the patient types a reason
         except SchedulingError as refusal:
-            errors["slot"] = refusal.message
-            offered = refusal.nearest if isinstance(refusal, SlotTaken) else []
-    return render("appointments/book.html", "appointments/_book_form.html", status=status,
-                  doctor=doctor, slot=slot, reason=reason, errors=errors,
-                  offered=[slot_key(*s) for s in offered])
+            attempt.errors["slot"] = refusal.message
+            if isinstance(refusal, SlotTaken):
+                attempt.offered = [slot_key(*s) for s in refusal.nearest]
+    return render("appointments/book.html", "appointments/_book_form.html",
+                  status=attempt.status, doctor=doctor, slot=slot, reason=reason,
+                  errors=attempt.errors, offered=attempt.offered)
 
 
 @bp.get("/")

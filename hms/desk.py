@@ -13,6 +13,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from hms.accounts import register_walk_in
+from hms.appointments import REASON_MAX, attempt_booking
 from hms.auth import appointment_for, role_required
 from hms.doctors import directory, picked_day
 from hms.forms import WalkInForm
@@ -20,8 +21,6 @@ from hms.models import Appointment, Doctor, Patient, User
 from hms.pdf import pdf_response, render_pdf
 from hms.scheduling import (
     SchedulingError,
-    SlotTaken,
-    book_appointment,
     bookable_days,
     check_slot,
     clinic_today,
@@ -35,7 +34,6 @@ from hms.web import arg_int, render, wants_fragment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
-REASON_MAX = 500
 PANEL = "desk/_booking.html"
 
 
@@ -113,25 +111,11 @@ def book():
     if patient is None or doctor is None:
         abort(404)
     slot, reason = parse_slot(request.form.get("slot")), request.form.get("reason", "").strip()
-    errors, offered = {}, []
-    if slot is None:
-        errors["slot"] = "Pick a time for the appointment."
-    if not reason:
-        errors["reason"] = "Give a short reason for the visit."
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
-    if not errors:
-        try:
-            appt = book_appointment(patient, doctor, *slot, reason, current_user)
-        except SlotTaken as taken:
-            errors["slot"], offered = taken.message, taken.nearest
-        except SchedulingError as refusal:
-            errors["slot"] = refusal.message
-        else:
-            return booked(appt)
-    status = 409 if "slot" in errors and slot else 422
-    return panel(status=status, patient=patient, doctor=doctor, slot=slot, reason=reason,
-                 errors=errors, offered=[slot_key(*s) for s in offered])
+    attempt = attempt_booking(patient, doctor, slot, reason, "Give a short reason for the visit.")
+    if attempt.appointment:
+        return booked(attempt.appointment)
+    return panel(status=attempt.status, patient=patient, doctor=doctor, slot=slot,
+                 reason=reason, errors=attempt.errors, offered=attempt.offered)
 
 
 @bp.get("/slip/<int:appointment_id>")
