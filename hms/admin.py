@@ -162,12 +162,10 @@ def edit_doctor(doctor_id: int):
 def doctor_active(doctor_id: int, change: str):
     """Deactivate a doctor (gone from the directory and booking) or bring them back."""
     doctor = _doctor_or_404(doctor_id)
-    set_active(doctor.user, change == "reactivate")
-    audit(current_user, change, None, "doctor", doctor.id)
+    _change_activity(doctor.user, change, doctor.full_name, None, "doctor", doctor.id,
+                     " Settle their future appointments below." if change == "deactivate"
+                     else "")
     doctor_changed(doctor.id)
-    flash(f"{doctor.full_name} is {'active again' if change == 'reactivate' else 'deactivated'}."
-          + (" Settle their future appointments below." if change == "deactivate" else ""),
-          "success")
     return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
 
 
@@ -182,6 +180,15 @@ def remove_doctor(doctor_id: int):
     doctor_changed(doctor.id)
     flash(f"{doctor.full_name} was deleted.", "success")
     return redirect(url_for(".doctors"), 303)
+
+
+def _change_activity(user: User, change: str, name: str, patient: Patient | None,
+                     object_type: str, object_id: int, more: str = "") -> None:
+    """Deactivate or reactivate a login, audit it and say so."""
+    set_active(user, change == "reactivate")
+    audit(current_user, change, patient, object_type, object_id)
+    flash(f"{name} is {'active again' if change == 'reactivate' else 'deactivated'}.{more}",
+          "success")
 
 
 # --- departments ------------------------------------------------------------------------------
@@ -311,10 +318,7 @@ def edit_patient(patient_id: int):
 def patient_active(patient_id: int, change: str):
     """Deactivate a patient's login (they cannot log in) or bring it back."""
     patient = _patient_or_404(patient_id)
-    set_active(patient.user, change == "reactivate")
-    audit(current_user, change, patient, "patient", patient.id)
-    flash(f"{patient.full_name} is {'active again' if change == 'reactivate' else 'deactivated'}.",
-          "success")
+    _change_activity(patient.user, change, patient.full_name, patient, "patient", patient.id)
     return redirect(url_for(".patient", patient_id=patient.id), 303)
 
 
@@ -354,10 +358,7 @@ def staff_active(user_id: int, change: str):
     if user.id == current_user.id:
         flash("You cannot deactivate your own account.", "error")
     else:
-        set_active(user, change == "reactivate")
-        audit(current_user, change, None, "user", user.id)
-        flash(f"{user.username} is {'active again' if change == 'reactivate' else 'deactivated'}.",
-              "success")
+        _change_activity(user, change, user.username, None, "user", user.id)
     return redirect(url_for(".staff"), 303)
 
 
@@ -367,29 +368,34 @@ def staff_active(user_id: int, change: str):
 def search():
     """One box across doctors, patients and logins: name, specialization, id, phone, email."""
     q = _q()
-    results: list[tuple[str, str, str, str]] = []
-    if q:
-        number = _number(q) or 0
-        for d in (Doctor.select(Doctor, User, Department).join(User).switch(Doctor)
-                  .join(Department).where(Doctor.full_name.contains(q) | Department.name.contains(q)
-                                          | User.email.contains(q) | User.username.contains(q)
-                                          | (Doctor.id == number)).limit(50)):
-            results.append(("Doctor", d.full_name, f"{d.department.name} · {d.user.email}",
-                            url_for(".doctor", doctor_id=d.id)))
-        for p in (Patient.select(Patient, User).join(User)
-                  .where(Patient.full_name.contains(q) | Patient.phone.contains(q)
-                         | User.email.contains(q) | User.username.contains(q)
-                         | (Patient.id == number)).limit(50)):
-            results.append(("Patient", p.full_name, f"no. {p.id} · {p.phone}",
-                            url_for(".patient", patient_id=p.id)))
-        for u in User.select().where(User.role.in_(("receptionist", "admin")),
-                                     User.username.contains(q) | User.email.contains(q)
-                                     | (User.id == number)).limit(50):
-            results.append(("Staff", u.username, f"{u.role} · {u.email}", url_for(".staff")))
+    results = search_everyone(q) if q else []
     page_no = arg_int("page", 1)
     shown = results[(page_no - 1) * PAGE: page_no * PAGE]
     return render("admin/search.html", "admin/_search_results.html", q=q, results=shown,
                   total=len(results), page_no=page_no, more=len(results) > page_no * PAGE)
+
+
+def search_everyone(q: str) -> list[tuple[str, str, str, str]]:
+    """Doctors, patients and staff matching q, as (kind, name, detail, URL), 50 of each."""
+    results: list[tuple[str, str, str, str]] = []
+    number = _number(q) or 0
+    for d in (Doctor.select(Doctor, User, Department).join(User).switch(Doctor)
+              .join(Department).where(Doctor.full_name.contains(q) | Department.name.contains(q)
+                                      | User.email.contains(q) | User.username.contains(q)
+                                      | (Doctor.id == number)).limit(50)):
+        results.append(("Doctor", d.full_name, f"{d.department.name} · {d.user.email}",
+                        url_for(".doctor", doctor_id=d.id)))
+    for p in (Patient.select(Patient, User).join(User)
+              .where(Patient.full_name.contains(q) | Patient.phone.contains(q)
+                     | User.email.contains(q) | User.username.contains(q)
+                     | (Patient.id == number)).limit(50)):
+        results.append(("Patient", p.full_name, f"no. {p.id} · {p.phone}",
+                        url_for(".patient", patient_id=p.id)))
+    for u in User.select().where(User.role.in_(("receptionist", "admin")),
+                                 User.username.contains(q) | User.email.contains(q)
+                                 | (User.id == number)).limit(50):
+        results.append(("Staff", u.username, f"{u.role} · {u.email}", url_for(".staff")))
+    return results
 
 
 @bp.get("/appointments")

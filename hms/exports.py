@@ -14,7 +14,7 @@ from hms.models import ExportJob, Patient, User
 from hms.pdf import pdf_response, render_pdf
 from hms.scheduling import clinic_today
 from hms.visits import audit, history
-from hms.web import render, wants_fragment
+from hms.web import private_download, render, wants_fragment
 
 bp = Blueprint("exports", __name__)
 
@@ -24,11 +24,7 @@ EXPIRED = ("This export has expired and its file has been removed. "
 
 def _csv_response(data: bytes, filename: str) -> Response:
     """A CSV download that no cache keeps: it is a medical record."""
-    response = Response(data, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
+    return private_download(data, filename, "text/csv")
 
 
 def _history_csv(patient: Patient) -> Response:

@@ -89,12 +89,25 @@ class RegisterForm(FlaskForm):
     address = TextAreaField("Address", [Optional(), Length(max=500)])
 
     def validate_username(self, field: StringField) -> None:
-        if User.select().where(User.username == field.data.strip()).exists():
-            raise ValidationError("That username is taken; please choose another.")
+        unused_username(field)
 
     def validate_email(self, field: EmailField) -> None:
-        if User.select().where(User.email == normalise_email(field.data)).exists():
-            raise ValidationError("An account with this email already exists. Log in instead.")
+        unused_email(field, "An account with this email already exists. Log in instead.")
+
+
+def unused_username(field: StringField) -> None:
+    """Refuse a username someone already has."""
+    if User.select().where(User.username == field.data.strip()).exists():
+        raise ValidationError("That username is taken; please choose another.")
+
+
+def unused_email(field: EmailField, message: str, except_user: int | None = None) -> None:
+    """Refuse an email address another account already has."""
+    taken = User.select().where(User.email == normalise_email(field.data))
+    if except_user:
+        taken = taken.where(User.id != except_user)
+    if field.data and taken.exists():
+        raise ValidationError(message)
 
 
 def normalise_email(value: str) -> str:
@@ -148,12 +161,10 @@ class NewLoginForm(FlaskForm):
         Optional(), Length(min=8, message="Use at least 8 characters.")])
 
     def validate_username(self, field: StringField) -> None:
-        if User.select().where(User.username == field.data.strip()).exists():
-            raise ValidationError("That username is taken; please choose another.")
+        unused_username(field)
 
     def validate_email(self, field: EmailField) -> None:
-        if User.select().where(User.email == normalise_email(field.data)).exists():
-            raise ValidationError("An account with this email already exists.")
+        unused_email(field, "An account with this email already exists.")
 
 
 class NewDoctorForm(DoctorProfileForm, NewLoginForm):
@@ -175,11 +186,7 @@ class AdminPatientForm(PatientProfileForm):
         self._user_id = current_user_id
 
     def validate_email(self, field: EmailField) -> None:
-        taken = User.select().where(User.email == normalise_email(field.data))
-        if self._user_id:
-            taken = taken.where(User.id != self._user_id)
-        if field.data and taken.exists():
-            raise ValidationError("An account with this email already exists.")
+        unused_email(field, "An account with this email already exists.", self._user_id)
 
 
 class WalkInForm(FlaskForm):

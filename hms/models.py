@@ -281,32 +281,30 @@ class AuditLog(BaseModel):
 SEND_STATUSES = ("sending", "sent", "failed")
 
 
-class Reminder(BaseModel):
-    """The reminder of one appointment: claimed once, then sent, or failed with the error."""
+class SendRecord(BaseModel):
+    """A notice that must go out once: claimed, then sent, or failed with its error."""
 
     id = AutoField()
+    status = CharField(max_length=10, default="sending",
+                       constraints=[Check(_in("status", SEND_STATUSES))])
+    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
+    last_error = TextField(null=True)
+    claimed_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+
+class Reminder(SendRecord):
+    """The reminder of one appointment."""
+
     appointment = ForeignKeyField(Appointment, unique=True, on_delete="RESTRICT",
                                   backref="reminders")
-    status = CharField(max_length=10, default="sending",
-                       constraints=[Check(_in("status", SEND_STATUSES))])
-    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
-    last_error = TextField(null=True)
-    claimed_at = DateTimeField(default=utcnow)
-    sent_at = DateTimeField(null=True)
 
 
-class ReportSend(BaseModel):
+class ReportSend(SendRecord):
     """One doctor's monthly activity report for one month (YYYY-MM)."""
 
-    id = AutoField()
     doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
     period = CharField(max_length=7)
-    status = CharField(max_length=10, default="sending",
-                       constraints=[Check(_in("status", SEND_STATUSES))])
-    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
-    last_error = TextField(null=True)
-    claimed_at = DateTimeField(default=utcnow)
-    sent_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("doctor", "period"), True),)

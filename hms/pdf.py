@@ -15,6 +15,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from hms.scheduling import clinic_now
+from hms.web import private_download
 
 
 class StaticOnlyFetcher(URLFetcher):
@@ -45,8 +46,4 @@ def render_pdf(template_name: str, **context) -> bytes:
 
 def pdf_response(data: bytes, filename: str) -> Response:
     """A PDF download. It names doctors (and a doctor's numbers), so no cache keeps a copy."""
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
+    return private_download(data, filename, "application/pdf")

@@ -32,6 +32,15 @@ class BoundedInt(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, max, signed)
 
 
+def private_download(data: bytes, filename: str, mimetype: str) -> Response:
+    """A file download of medical or staff records: an attachment no cache keeps."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
 def arg_int(name: str, default: int, low: int = 1, high: int = 100_000) -> int:
     """An integer query argument, clamped into a sane range (bad values give the default)."""
     value = request.args.get(name, default, type=int)
