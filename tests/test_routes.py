@@ -1,0 +1,71 @@
+"""Every route, checked at once: nothing but the public pages is open to a visitor, and each
+role is kept out of the other roles' areas, whatever id is asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from support import csrf_token
+
+PUBLIC = {"static", "auth.login", "auth.register", "home.index", "home.health"}
+# URL prefixes each role must never enter (403 before any record is loaded).
+FORBIDDEN = {
+    "pat.one": ("/admin", "/desk", "/availability", "/patients", "/doctor/"),
+    "dr.one": ("/admin", "/desk", "/me/", "/doctors"),
+    "desk": ("/admin", "/availability", "/patients", "/doctor/", "/me/"),
+}
+
+
+def routes(app, method: str) -> list[tuple[str, str]]:
+    """(endpoint, URL) for every rule answering this method, with 1 for ids."""
+    found = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in PUBLIC or method not in rule.methods:
+                continue
+            values = {arg: "deactivate" if arg == "change" else 1 for arg in rule.arguments}
+            found.append((rule.endpoint, url_for(rule.endpoint, **values)))
+    return found
+
+
+def test_every_page_asks_a_visitor_to_log_in(app, client):
+    pages = routes(app, "GET")
+    assert len(pages) > 50
+    for endpoint, url in pages:
+        response = client.get(url)
+        assert response.status_code == 302, (endpoint, url, response.status_code)
+        assert response.headers["Location"].startswith("/login"), endpoint
+
+
+def test_every_action_asks_a_visitor_to_log_in(app, client):
+    token = csrf_token(client.get("/login").text)
+    actions = routes(app, "POST")
+    assert len(actions) > 20
+    for endpoint, url in [(e, u) for e, u in actions if e not in ("auth.logout",)]:
+        response = client.post(url, data={"csrf_token": token})
+        assert response.status_code == 302, (endpoint, url, response.status_code)
+
+
+def test_every_action_needs_the_csrf_token(app, client, auth):
+    auth.login("admin")
+    for endpoint, url in routes(app, "POST"):
+        response = client.post(url, data={})
+        assert response.status_code == 400, (endpoint, url, response.status_code)
+
+
+@pytest.mark.parametrize("username", FORBIDDEN)
+def test_each_role_is_kept_out_of_other_roles_areas(app, client, auth, username):
+    auth.login(username)
+    token = csrf_token(client.get("/", follow_redirects=True).text)
+    checked = 0
+    for method in ("GET", "POST"):
+        for endpoint, url in routes(app, method):
+            if not url.startswith(FORBIDDEN[username]):
+                continue
+            response = client.get(url) if method == "GET" else \
+                client.post(url, data={"csrf_token": token})
+            assert response.status_code == 403, (username, method, url, response.status_code)
+            checked += 1
+    assert checked > 5
