@@ -70,9 +70,21 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", [InputRequired(message="Enter your password.")])
 
 
-class RegisterForm(FlaskForm):
+class PersonForm(FlaskForm):
+    """Who a patient is: the four things the front desk asks a walk-in; the other patient
+    forms add to them."""
+
     full_name = StringField("Full name", filters=[_strip], validators=[
         DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
+    phone = StringField("Phone", filters=[_strip], validators=[
+        InputRequired(message="Enter a phone number."), PHONE])
+    gender = SelectField("Gender", choices=_gender_choices(),
+                         validators=[InputRequired(message="Choose a gender.")])
+    dob = DateField("Date of birth", [InputRequired(message="Enter the date of birth."),
+                                      _past_birth_date])
+
+
+class RegisterForm(PersonForm):
     username = StringField("Username", [InputRequired(message="Choose a username."),
                                         Length(min=3, max=40), USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
@@ -81,11 +93,6 @@ class RegisterForm(FlaskForm):
                                           Length(min=8, message="Use at least 8 characters.")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
-    gender = SelectField("Gender", choices=_gender_choices(),
-                         validators=[InputRequired(message="Choose a gender.")])
-    dob = DateField("Date of birth", [InputRequired(message="Enter your date of birth."),
-                                      _past_birth_date])
-    phone = StringField("Phone", [InputRequired(message="Enter a phone number."), PHONE])
     address = TextAreaField("Address", [Optional(), Length(max=500)])
 
     def validate_username(self, field: StringField) -> None:
@@ -115,14 +122,7 @@ def normalise_email(value: str) -> str:
     return re.sub(r"\s+", "", value or "").lower()
 
 
-class PatientProfileForm(FlaskForm):
-    full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
-    gender = SelectField("Gender", choices=_gender_choices(),
-                         validators=[InputRequired(message="Choose a gender.")])
-    dob = DateField("Date of birth", [InputRequired(message="Enter your date of birth."),
-                                      _past_birth_date])
-    phone = StringField("Phone", [InputRequired(message="Enter a phone number."), PHONE])
+class PatientProfileForm(PersonForm):
     address = TextAreaField("Address", [Optional(), Length(max=500)])
     height_cm = FloatField("Height (cm)", [Optional(), NumberRange(
         min=30, max=260, message="Enter a height between 30 and 260 cm.")])
@@ -189,17 +189,8 @@ class AdminPatientForm(PatientProfileForm):
         unused_email(field, "An account with this email already exists.", self._user_id)
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(PersonForm):
     """The front desk's short form for a walk-in: the rest of the profile can wait."""
-
-    full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
-    phone = StringField("Phone", filters=[_strip], validators=[
-        InputRequired(message="Enter a phone number."), PHONE])
-    gender = SelectField("Gender", choices=_gender_choices(),
-                         validators=[InputRequired(message="Choose a gender.")])
-    dob = DateField("Date of birth", [InputRequired(message="Enter the date of birth."),
-                                      _past_birth_date])
 
 
 class DepartmentForm(FlaskForm):
