@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 
-from hms import exporting, notices
+from hms import clock, exporting, notices
 from hms.config import DEFAULTS
 from hms.db import db
 from hms.scheduling import open_slots_from_plans
@@ -60,7 +60,7 @@ def hourly_notices() -> dict:
     """Every hour: at the clinic's reminder hour, queue the reminders of the day they are for;
     on the 1st of a month, queue last month's reports. Both are idempotent."""
     with _in_app():
-        return notices.queue_notices(dt.datetime.now(dt.UTC), send_reminder,
+        return notices.queue_notices(clock.utc_instant(), send_reminder,
                                      send_monthly_report)
 
 

@@ -16,6 +16,7 @@ from hms.accounts import (
 )
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
+from hms.clock import clinic_now, clinic_today
 from hms.db import db
 from hms.exporting import recent_exports
 from hms.forms import (
@@ -42,8 +43,6 @@ from hms.models import (
 )
 from hms.scheduling import (
     SchedulingError,
-    clinic_now,
-    clinic_today,
     parse_day,
     reschedule_appointment,
 )

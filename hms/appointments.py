@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from hms.auth import appointment_for, doctor_of, patient_of, role_required
+from hms.clock import clinic_now, clinic_today
 from hms.doctors import bookable_doctor, picked_day, picker
 from hms.models import STATUSES, Appointment, Department, Doctor, Patient, Treatment, User
 from hms.scheduling import (
@@ -19,8 +20,6 @@ from hms.scheduling import (
     bookable_days,
     cancel_appointment,
     check_slot,
-    clinic_now,
-    clinic_today,
     parse_slot,
     reschedule_appointment,
     slot_key,

@@ -8,11 +8,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from hms.auth import doctor_of, role_required
+from hms.clock import clinic_today
 from hms.models import WorkingHours
 from hms.scheduling import (
     SchedulingError,
     bulk_slots,
-    clinic_today,
     copy_previous_week,
     horizon_end,
     on_slot_grid,

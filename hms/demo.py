@@ -8,6 +8,7 @@ import json
 from flask import current_app
 
 from hms.accounts import create_staff, register_patient
+from hms.clock import clinic_now
 from hms.db import db
 from hms.models import (
     Appointment,
@@ -18,7 +19,7 @@ from hms.models import (
     User,
     WorkingHours,
 )
-from hms.scheduling import clinic_now, open_week_from_plan
+from hms.scheduling import open_week_from_plan
 
 DEMO_PASSWORD = "demo-pass-123"
 

@@ -15,6 +15,7 @@ from flask_login import current_user
 from hms.accounts import register_walk_in
 from hms.appointments import REASON_MAX, attempt_booking
 from hms.auth import appointment_for, role_required
+from hms.clock import clinic_today
 from hms.doctors import directory, picked_day
 from hms.forms import WalkInForm
 from hms.models import Appointment, Doctor, Patient, User
@@ -23,7 +24,6 @@ from hms.scheduling import (
     SchedulingError,
     bookable_days,
     check_slot,
-    clinic_today,
     doctor_directory,
     first_free_slot,
     offered_slots,

@@ -9,10 +9,10 @@ from flask_login import current_user
 
 from hms import cache
 from hms.auth import patient_of, role_required
+from hms.clock import clinic_today
 from hms.models import Department, Doctor
 from hms.scheduling import (
     bookable_days,
-    clinic_today,
     doctor_directory,
     next_free_slots,
     offered_slots,

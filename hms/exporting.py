@@ -15,14 +15,13 @@ import logging
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from flask import current_app
 
-from hms.models import Appointment, ExportJob, Patient, Treatment, User, utcnow
-from hms.scheduling import clinic_zone
+from hms.clock import to_clinic, utc_now
+from hms.models import Appointment, ExportJob, Patient, Treatment, User
 from hms.visits import history, medicines
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ def export_folder() -> Path:
 
 def start_export(owner: User, patient: Patient) -> ExportJob:
     """Record a queued export of the patient's history for its owner, kept EXPORT_DAYS days."""
-    now = utcnow()
+    now = utc_now()
     days = current_app.config["EXPORT_DAYS"]
     return ExportJob.create(owner=owner, patient=patient, created_at=now,
                             expires_at=now + dt.timedelta(days=days))
@@ -103,7 +102,7 @@ def start_export(owner: User, patient: Patient) -> ExportJob:
 
 def is_expired(job: ExportJob, now: dt.datetime | None = None) -> bool:
     """Whether the job has passed its expiry (even before the hourly clean-up has run)."""
-    return job.status == "expired" or job.expires_at <= (now or utcnow())
+    return job.status == "expired" or job.expires_at <= (now or utc_now())
 
 
 def state(job: ExportJob) -> str:
@@ -113,7 +112,7 @@ def state(job: ExportJob) -> str:
 
 def kept_until(job: ExportJob) -> dt.datetime:
     """When the export expires, on the clinic's clock."""
-    return job.expires_at.replace(tzinfo=dt.UTC).astimezone(clinic_zone()).replace(tzinfo=None)
+    return to_clinic(job.expires_at)
 
 
 def recent_exports(owner: User, patient: Patient, limit: int = 5
@@ -121,7 +120,7 @@ def recent_exports(owner: User, patient: Patient, limit: int = 5
     """This user's unexpired exports of the patient, newest first, with state and expiry."""
     jobs = (ExportJob.select()
             .where(ExportJob.owner == owner, ExportJob.patient == patient,
-                   ExportJob.status != "expired", ExportJob.expires_at > utcnow())
+                   ExportJob.status != "expired", ExportJob.expires_at > utc_now())
             .order_by(ExportJob.id.desc()).limit(limit))
     found = []
     for job in jobs:
@@ -145,7 +144,7 @@ def _set(job_id: int, **values) -> int:
 
 def mark_failed(job_id: int, error: str) -> None:
     """End a job as failed, with the reason its owner and the admin will see."""
-    _set(job_id, status="failed", error=error[:500], finished_at=utcnow())
+    _set(job_id, status="failed", error=error[:500], finished_at=utc_now())
 
 
 def run_export(job_id: int) -> str:
@@ -174,7 +173,7 @@ def run_export(job_id: int) -> str:
                 if n % every == 0 and n < len(visits):
                     _set(job_id, progress=min(99, n * 100 // len(visits)))
         part.replace(final)
-        _set(job_id, status="done", progress=100, filename=final.name, finished_at=utcnow())
+        _set(job_id, status="done", progress=100, filename=final.name, finished_at=utc_now())
     except Exception as error:  # the job must end failed, never stay "running"
         log.exception("Export %s failed", job_id)
         part.unlink(missing_ok=True)
@@ -187,7 +186,7 @@ def run_export(job_id: int) -> str:
 def remove_expired(now: dt.datetime | None = None) -> int:
     """Delete the files of expired exports and mark their jobs expired; also remove files a
     dead worker or a deleted job left behind. Returns the number of jobs expired."""
-    now = now or utcnow()
+    now = now or utc_now()
     folder = export_folder()
     expired = list(ExportJob.select().where(ExportJob.expires_at <= now,
                                             ExportJob.status != "expired"))
@@ -198,7 +197,7 @@ def remove_expired(now: dt.datetime | None = None) -> int:
     if folder.is_dir():
         kept = {name for (name,) in ExportJob.select(ExportJob.filename)
                 .where(ExportJob.status == "done", ExportJob.filename.is_null(False)).tuples()}
-        cutoff = time.time() - ORPHAN_AGE.total_seconds()
+        cutoff = (now - ORPHAN_AGE).replace(tzinfo=dt.UTC).timestamp()
         for path in folder.iterdir():
             if path.name not in kept and path.suffix in (".part", ".csv") \
                     and path.stat().st_mtime < cutoff:

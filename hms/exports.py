@@ -10,9 +10,9 @@ from redis import RedisError
 import tasks
 from hms import exporting
 from hms.auth import patient_for, patient_of, role_required
+from hms.clock import clinic_today
 from hms.models import ExportJob, Patient, User
 from hms.pdf import pdf_response, render_pdf
-from hms.scheduling import clinic_today
 from hms.visits import audit, history
 from hms.web import private_download, render, wants_fragment
 

@@ -47,7 +47,7 @@ PHONE = Regexp(r"^\+?[0-9 ()-]{6,20}$", message="Enter a phone number of 6 to 20
 
 
 def _past_birth_date(form: FlaskForm, field: DateField) -> None:
-    from hms.scheduling import clinic_today
+    from hms.clock import clinic_today
 
     today = clinic_today()
     if field.data and field.data >= today:

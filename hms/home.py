@@ -11,6 +11,7 @@ from peewee import fn
 from hms import cache
 from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
+from hms.clock import clinic_now, clinic_today, utc_instant
 from hms.db import db
 from hms.models import (
     LIVE_STATUSES,
@@ -21,7 +22,7 @@ from hms.models import (
     Patient,
     User,
 )
-from hms.scheduling import clinic_now, clinic_today, week_start
+from hms.scheduling import week_start
 from hms.web import render
 
 bp = Blueprint("home", __name__)
@@ -118,4 +119,4 @@ def health():
     """For the run script and monitoring: is the database answering, and is Redis?"""
     db.execute_sql("SELECT 1")
     redis = "ok" if redis_ok(current_app.config["REDIS_URL"]) else "unavailable"
-    return {"database": "ok", "redis": redis, "time": dt.datetime.now(dt.UTC).isoformat()}
+    return {"database": "ok", "redis": redis, "time": utc_instant().isoformat()}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
-from hms.models import utcnow
+from hms.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def send(message: EmailMessage) -> None:
     if not config["SMTP_HOST"]:
         outbox = Path(current_app.instance_path) / "outbox"
         outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.eml"
+        path = outbox / f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.eml"
         path.write_bytes(bytes(message))
         log.info("Mail to %s (%s) written to %s", message["To"], message["Subject"], path)
         return

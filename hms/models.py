@@ -21,6 +21,7 @@ from peewee import (
     TimeField,
 )
 
+from hms.clock import utc_now
 from hms.db import db
 
 ROLES = ("admin", "doctor", "patient", "receptionist")
@@ -33,11 +34,6 @@ LIVE_STATUSES = ("booked", "checked_in", "completed", "no_show")
 # Still to happen: the patient is expected, or waiting to be seen.
 WAITING_STATUSES = ("booked", "checked_in")
 STATUSES = LIVE_STATUSES + FREEING_STATUSES
-
-
-def utcnow() -> dt.datetime:
-    """Stored timestamps are naive UTC."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -70,7 +66,7 @@ class User(UserMixin, BaseModel):
     password_hash = CharField(max_length=255, null=True)
     role = CharField(max_length=20, constraints=[Check(_in("role", ROLES))])
     is_active = BooleanField(default=True)
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utc_now)
 
     class Meta:
         table_name = "users"
@@ -189,7 +185,7 @@ class Appointment(BaseModel):
         max_length=12, default="booked", constraints=[Check(_in("status", STATUSES))]
     )
     reason = TextField(default="")
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utc_now)
     booked_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
     cancelled_at = DateTimeField(null=True)
     cancelled_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
@@ -260,7 +256,7 @@ class Treatment(BaseModel):
     follow_up_date = DateField(null=True)
     # A JSON list of {"name", "dose", "frequency", "days"} objects.
     medicines_json = TextField(default="[]", constraints=[Check("json_valid(medicines_json)")])
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utc_now)
 
 
 class AuditLog(BaseModel):
@@ -272,7 +268,7 @@ class AuditLog(BaseModel):
     patient = ForeignKeyField(Patient, null=True, on_delete="RESTRICT", backref="+")
     object_type = CharField(max_length=40)
     object_id = IntegerField(null=True)
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utc_now)
 
     class Meta:
         indexes = ((("created_at",), False),)
@@ -289,7 +285,7 @@ class SendRecord(BaseModel):
                        constraints=[Check(_in("status", SEND_STATUSES))])
     attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
     last_error = TextField(null=True)
-    claimed_at = DateTimeField(default=utcnow)
+    claimed_at = DateTimeField(default=utc_now)
     sent_at = DateTimeField(null=True)
 
 
@@ -324,7 +320,7 @@ class ExportJob(BaseModel):
     progress = IntegerField(default=0, constraints=[Check("progress BETWEEN 0 AND 100")])
     filename = CharField(max_length=80, null=True)
     error = TextField(null=True)
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utc_now)
     finished_at = DateTimeField(null=True)
     expires_at = DateTimeField(index=True)
 

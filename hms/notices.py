@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from flask import current_app
 
+from hms.clock import clinic_instant, to_clinic, utc_instant, utc_now
 from hms.db import write_transaction
 from hms.mail import compose, send
-from hms.models import Appointment, Doctor, Reminder, ReportSend, User, utcnow
+from hms.models import Appointment, Doctor, Reminder, ReportSend, User
 from hms.pdf import render_pdf
-from hms.scheduling import clinic_zone
 from hms.stats import doctor_activity, month_of
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,13 @@ def backoff(attempts: int) -> int:
     return 60 * 2 ** (attempts - 1)
 
 
-def clinic_time(now_utc: dt.datetime) -> dt.datetime:
-    """An aware UTC instant as clinic wall-clock time."""
-    return now_utc.astimezone(clinic_zone()).replace(tzinfo=None)
-
-
 def reminder_day(now_utc: dt.datetime) -> dt.date | None:
-    """The day whose appointments are reminded now, or None outside the reminder hour. The
-    hour is the clinic's, so DST changes move it with the clinic, not with UTC."""
-    local = clinic_time(now_utc)
-    if local.hour != current_app.config["REMINDER_HOUR"]:
+    """The day whose appointments this hourly run reminds, or None. It is the run in which the
+    clinic's clock reaches the reminder hour, so the hour follows daylight saving time, and fires
+    once even on the days that skip an hour (it fires in the hour after) or repeat one."""
+    local, before = to_clinic(now_utc), to_clinic(now_utc - dt.timedelta(hours=1))
+    mark = dt.datetime.combine(local.date(), dt.time(current_app.config["REMINDER_HOUR"]))
+    if not before < mark <= local:
         return None
     return local.date() + dt.timedelta(days=current_app.config["REMINDER_DAYS_AHEAD"])
 
@@ -70,7 +67,7 @@ def _claim(model, lookup: dict, now: dt.datetime):
 def _finish(row, error: Exception | None) -> int | None:
     """Record the outcome; returns the seconds to wait before a retry, if one is due."""
     if error is None:
-        row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+        row.status, row.sent_at, row.last_error = "sent", utc_now(), None
         row.save()
         return None
     row.status, row.last_error = "failed", f"{type(error).__name__}: {error}"[:1000]
@@ -102,7 +99,7 @@ def send_reminder(appointment_id: int) -> tuple[str, int | None]:
         appt = Appointment.get_or_none(Appointment.id == appointment_id)
         if appt is None or appt.status != "booked":
             return "skipped", None  # cancelled or moved since: no reminder
-        row = _claim(Reminder, {"appointment": appt}, utcnow())
+        row = _claim(Reminder, {"appointment": appt}, utc_now())
     if row is None:
         return "skipped", None
     patient_user = appt.patient.user
@@ -123,7 +120,7 @@ def send_reminder(appointment_id: int) -> tuple[str, int | None]:
 def ics(appt: Appointment) -> bytes:
     """An iCalendar event for the appointment, with a UID that stays the same on every send."""
     config = current_app.config
-    start = dt.datetime.combine(appt.date, appt.time).replace(tzinfo=clinic_zone())
+    start = clinic_instant(appt.date, appt.time)  # the right offset for that date
     end = start + dt.timedelta(minutes=config["SLOT_MINUTES"])
 
     def utc(moment: dt.datetime) -> str:
@@ -135,7 +132,7 @@ def ics(appt: Appointment) -> bytes:
 
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//HMS//Appointments//EN", "METHOD:PUBLISH",
-        "BEGIN:VEVENT", f"UID:appointment-{appt.id}@hms", f"DTSTAMP:{utc(start)}",
+        "BEGIN:VEVENT", f"UID:appointment-{appt.id}@hms", f"DTSTAMP:{utc(utc_instant())}",
         f"DTSTART:{utc(start)}", f"DTEND:{utc(end)}",
         f"SUMMARY:{text('Appointment with ' + appt.doctor.full_name)}",
         f"LOCATION:{text(config['CLINIC_NAME'] + ', ' + config['CLINIC_ADDRESS'])}",
@@ -147,7 +144,7 @@ def ics(appt: Appointment) -> bytes:
 
 def report_period(now_utc: dt.datetime) -> tuple[dt.date, dt.date] | None:
     """Last month's first and last day, on the 1st of a month from REPORT_HOUR; else None."""
-    local = clinic_time(now_utc)
+    local = to_clinic(now_utc)
     if local.day != 1 or local.hour < REPORT_HOUR:
         return None
     return month_of(local.date() - dt.timedelta(days=1))
@@ -169,7 +166,7 @@ def send_monthly_report(doctor_id: int, first_day: dt.date) -> tuple[str, int | 
         doctor = Doctor.get_or_none(Doctor.id == doctor_id)
         if doctor is None:
             return "skipped", None
-        row = _claim(ReportSend, {"doctor": doctor, "period": f"{first:%Y-%m}"}, utcnow())
+        row = _claim(ReportSend, {"doctor": doctor, "period": f"{first:%Y-%m}"}, utc_now())
     if row is None:
         return "skipped", None
     report = doctor_activity(doctor, first, last)

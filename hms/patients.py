@@ -7,9 +7,9 @@ from flask_login import current_user
 from peewee import fn
 
 from hms.auth import doctor_of, patient_for, patient_of, role_required
+from hms.clock import clinic_today
 from hms.exporting import recent_exports
 from hms.models import Appointment, Patient
-from hms.scheduling import clinic_today
 from hms.visits import audit, history
 from hms.web import render
 

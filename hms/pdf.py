@@ -14,7 +14,7 @@ from flask import Response, current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from hms.scheduling import clinic_now
+from hms.clock import clinic_now
 from hms.web import private_download
 
 

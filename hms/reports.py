@@ -9,9 +9,9 @@ from flask_login import current_user
 
 from hms import charts
 from hms.auth import doctor_of, role_required
+from hms.clock import clinic_today
 from hms.models import Doctor
 from hms.pdf import pdf_response, render_pdf
-from hms.scheduling import clinic_today
 from hms.stats import (
     PERIODS,
     doctor_activity,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from peewee import IntegrityError, fn
 
 from hms import cache
+from hms.clock import clinic_now, clinic_today, utc_now
 from hms.db import write_transaction
 from hms.models import (
     LIVE_STATUSES,
@@ -24,7 +24,6 @@ from hms.models import (
     Patient,
     User,
     WorkingHours,
-    utcnow,
 )
 
 NOON = dt.time(12)
@@ -34,21 +33,6 @@ MOVABLE = ("booked",)
 
 
 # --- time -------------------------------------------------------------------------------------
-
-def clinic_zone() -> ZoneInfo:
-    """The clinic's IANA time zone from configuration."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def clinic_now() -> dt.datetime:
-    """The wall-clock time at the clinic, without tzinfo, as appointments are stored."""
-    return dt.datetime.now(clinic_zone()).replace(tzinfo=None)
-
-
-def clinic_today() -> dt.date:
-    """Today's date at the clinic."""
-    return clinic_now().date()
-
 
 def horizon_end() -> dt.date:
     """The last day patients may book."""
@@ -498,7 +482,7 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
         if (old.date, old.time, old.doctor_id) == (day, time, target.id):
             raise SchedulingError("That is the appointment's current time. Pick another slot.")
         check_slot(target, day, time)
-        old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utcnow(), by
+        old.status, old.cancelled_at, old.cancelled_by = "rescheduled", utc_now(), by
         old.save()
         _check_patient_free(old.patient, day, time)
         moved = _insert(target, day, time, patient=old.patient, reason=old.reason,
@@ -516,7 +500,7 @@ def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> 
                                   "cancelled.")
         if dt.datetime.combine(appt.date, appt.time) <= clinic_now():
             raise SchedulingError("This appointment has already started; it cannot be cancelled.")
-        appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", utcnow(), by
+        appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", utc_now(), by
         appt.cancel_reason = reason.strip() or None
         appt.save()
     cache.appointments_changed(appt.doctor_id)

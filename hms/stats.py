@@ -16,6 +16,7 @@ import re
 
 from peewee import Case, fn
 
+from hms.clock import clinic_instant
 from hms.models import (
     LIVE_STATUSES,
     STATUSES,
@@ -27,7 +28,7 @@ from hms.models import (
     Treatment,
     User,
 )
-from hms.scheduling import clinic_zone, week_start
+from hms.scheduling import week_start
 
 # An appointment has an outcome once it is completed, missed or cancelled: the rates' base.
 OUTCOMES = ("completed", "no_show", "cancelled")
@@ -98,10 +99,8 @@ def parse_date(value: str | None) -> dt.date | None:
 def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The stored (naive UTC) instants at which the clinic's first day starts and the day after
     the last starts: timestamps such as created_at are UTC, clinic days are not."""
-    zone = clinic_zone()
-
     def utc(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)
+        return clinic_instant(day, dt.time()).replace(tzinfo=None)
 
     return utc(first), utc(last + dt.timedelta(days=1))
 

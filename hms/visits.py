@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flask_login import current_user
 
 from hms import cache
+from hms.clock import clinic_now, utc_now
 from hms.db import db, write_transaction
 from hms.models import (
     VISIT_TYPES,
@@ -20,9 +21,8 @@ from hms.models import (
     Patient,
     Treatment,
     User,
-    utcnow,
 )
-from hms.scheduling import SchedulingError, clinic_now
+from hms.scheduling import SchedulingError
 
 # action: (label, statuses it may start from, roles that may take it)
 ACTIONS = {
@@ -90,7 +90,7 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
             raise SchedulingError(refusal)
         fresh.status = RESULT[action]
         if action == "cancel":
-            fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = utcnow(), by, reason
+            fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = utc_now(), by, reason
         fresh.save()
         audit(by, f"status:{fresh.status}", fresh.patient_id, "appointment", fresh.id)
     cache.appointments_changed(fresh.doctor_id)  # after the commit: see hms/cache.py

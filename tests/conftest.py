@@ -15,17 +15,38 @@ from pathlib import Path
 
 import pytest
 import redis
+import time_machine
 from aiosmtpd.controller import Controller
 
 from hms.accounts import create_staff, register_patient
+from hms.clock import clinic_today
 from hms.db import db, init_schema
 from hms.models import Doctor, DoctorAvailability, Patient, User
-from hms.scheduling import clinic_today
+from instants import DEFAULT, MATRIX, PERSONAS_MADE
 from support import PASSWORD, csrf_token, free_port, make_app
 
 # Tests state their own configuration: a developer's HMS_* settings must not leak in.
 for _name in [n for n in os.environ if n.startswith("HMS_")]:
     del os.environ[_name]
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked `calendar` run at every instant of the matrix (tests/instants.py), or at
+    the instants the marker names."""
+    marker = metafunc.definition.get_closest_marker("calendar")
+    if marker:
+        metafunc.parametrize("frozen_clock", marker.args or MATRIX, indirect=True, ids=str)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """Every test runs with the clock stopped at a stated instant (DEFAULT, or each instant of
+    the matrix for `calendar` tests); the real clock never matters. time-machine moves the
+    clock of this process, threads included (the live servers); `frozen_clock.move_to(...)`
+    sets another instant. The worker process follows it through tests/frozen_process.py."""
+    instant = getattr(request, "param", DEFAULT)
+    with time_machine.travel(instant.moment, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +85,7 @@ def persona_db(tmp_path_factory, redis_url) -> Path:
     on purpose) and copied for each test."""
     folder = tmp_path_factory.mktemp("template")
     app = make_app(folder, redis_url)
-    with app.app_context():
+    with app.app_context(), time_machine.travel(PERSONAS_MADE, tick=False):
         init_schema()
         with db.connection_context():
             make_personas()

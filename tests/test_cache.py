@@ -16,9 +16,10 @@ import redis
 import tasks
 from hms import cache, scheduling
 from hms.accounts import set_active
+from hms.clock import clinic_today
 from hms.db import db
 from hms.models import Appointment, Doctor, DoctorAvailability, User, WorkingHours
-from hms.scheduling import clinic_today, week_start
+from hms.scheduling import week_start
 from support import PASSWORD, csrf_token, free_port, make_app
 
 HTMX = {"HX-Request": "true"}

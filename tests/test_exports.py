@@ -19,7 +19,8 @@ from redis import RedisError
 
 import tasks
 from hms import exporting
-from hms.models import Appointment, AuditLog, ExportJob, Treatment, utcnow
+from hms.clock import utc_now
+from hms.models import Appointment, AuditLog, ExportJob, Treatment
 from support import csrf_token, run_queued
 
 HTMX = {"HX-Request": "true"}
@@ -250,7 +251,7 @@ def test_background_export_writes_the_file_then_marks_the_job_done(client, auth,
                                                                    worker_app):
     patient = records.patient("pat.one")
     auth.login("pat.one")
-    before = utcnow()
+    before = utc_now()
     response = start_export(client)
     job = ExportJob.get()
     assert response.status_code == 303 and response.headers["Location"] == f"/exports/{job.id}"
@@ -336,7 +337,7 @@ def test_progress_is_recorded_as_the_export_goes(app, records, monkeypatch):
         visit(records, "pat.one", "dr.one", dt.date(2024, 1, 1) + dt.timedelta(days=n),
               dt.time(9), "completed", f"Visit {n}")
     job = ExportJob.create(owner=patient.user, patient=patient,
-                           expires_at=utcnow() + dt.timedelta(days=7))
+                           expires_at=utc_now() + dt.timedelta(days=7))
     seen = []
     real_set = exporting._set
 
@@ -359,7 +360,7 @@ def test_progress_is_recorded_as_the_export_goes(app, records, monkeypatch):
 def test_a_job_that_is_not_queued_is_not_run_again(app, records, worker_app):
     patient = records.patient("pat.one")
     job = ExportJob.create(owner=patient.user, patient=patient,
-                           expires_at=utcnow() + dt.timedelta(days=7))
+                           expires_at=utc_now() + dt.timedelta(days=7))
     assert tasks.export_history.call_local(job.id) == "done"
     first = ExportJob.get_by_id(job.id).filename
     assert tasks.export_history.call_local(job.id) == "skipped"
@@ -386,7 +387,7 @@ def test_a_failed_export_keeps_the_error_and_leaves_no_file(client, auth, record
 def test_a_failure_while_writing_removes_the_partial_file(app, records, monkeypatch):
     patient = records.patient("pat.one")
     job = ExportJob.create(owner=patient.user, patient=patient,
-                           expires_at=utcnow() + dt.timedelta(days=7))
+                           expires_at=utc_now() + dt.timedelta(days=7))
 
     def broken_rows(appt, treatments):
         raise ValueError("bad row")
@@ -476,10 +477,10 @@ def test_expired_exports_are_removed_and_refused(client, auth, records, worker_a
     path = Path(worker_app.instance_path) / "exports" / job.filename
     kept = ExportJob.create(owner=job.owner, patient=job.patient, status="done", progress=100,
                             filename="k" * 32 + ".csv",
-                            expires_at=utcnow() + dt.timedelta(days=1))
+                            expires_at=utc_now() + dt.timedelta(days=1))
     (path.parent / kept.filename).write_bytes(b"kept")
 
-    ExportJob.update(expires_at=utcnow() - dt.timedelta(seconds=1)) \
+    ExportJob.update(expires_at=utc_now() - dt.timedelta(seconds=1)) \
         .where(ExportJob.id == job.id).execute()
     # Past its time, it is refused even before the hourly clean-up has run.
     refused = client.get(f"/exports/{job.id}/download")
@@ -502,9 +503,10 @@ def test_clean_up_removes_files_a_dead_worker_left_behind(app, records):
     orphan = folder / ("o" * 32 + ".csv")
     for path in (stale, fresh, orphan):
         path.write_bytes(b"x")
-    two_hours_ago = time.time() - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
-    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    # The files carry the machine's time; give each one a time on the tests' frozen clock.
+    now = time.time()
+    for path, age in ((stale, 7200), (fresh, 60), (orphan, 7200)):
+        os.utime(path, (now - age, now - age))
     with app.app_context():
         exporting.remove_expired()
     assert export_files(app) == [fresh.name]

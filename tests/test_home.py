@@ -15,7 +15,7 @@ PAGES = {"/admin/": {"admin"}, "/doctor/": {"dr.one"}, "/me/": {"pat.one"},
 @pytest.fixture
 def today(app):
     with app.app_context():
-        from hms.scheduling import clinic_today
+        from hms.clock import clinic_today
 
         return clinic_today()
 
@@ -52,8 +52,10 @@ def test_desk_sees_every_doctors_day_in_time_order(client, auth, visits):
     assert "Dr Ada One" in page and "Dr Bo Two" in page
 
 
-def test_patient_sees_upcoming_appointments_but_not_cancelled_ones(client, auth, visits):
-    one, _ = visits
+def test_patient_sees_upcoming_appointments_but_not_cancelled_ones(client, auth, people,
+                                                                  tomorrow):
+    one = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                             date=tomorrow, time=dt.time(9), reason="Chest pain")
     auth.login("pat.one")
     assert "Dr Ada One" in client.get("/me/").text
     Appointment.update(status="cancelled").where(Appointment.id == one.id).execute()

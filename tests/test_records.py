@@ -16,7 +16,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def visit(people, app):
     """Pat One, checked in with Dr One yesterday."""
-    from hms.scheduling import clinic_today
+    from hms.clock import clinic_today
 
     with app.app_context():
         day = clinic_today() - dt.timedelta(days=1)

@@ -13,9 +13,9 @@ import subprocess
 import pytest
 
 from hms.charts import bar_chart, daily_chart, nice_ceiling
+from hms.clock import clinic_today
 from hms.models import Appointment, Department, Treatment
 from hms.pdf import StaticOnlyFetcher, render_pdf
-from hms.scheduling import clinic_today
 from hms.stats import doctor_activity, hospital_summary, utc_bounds
 from support import csrf_token
 

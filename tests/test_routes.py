@@ -61,7 +61,7 @@ def test_each_role_is_kept_out_of_other_roles_areas(app, client, auth, username)
     token = csrf_token(client.get("/", follow_redirects=True).text)
     checked = 0
     for method in ("GET", "POST"):
-        for endpoint, url in routes(app, method):
+        for _endpoint, url in routes(app, method):
             if not url.startswith(FORBIDDEN[username]):
                 continue
             response = client.get(url) if method == "GET" else \

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from hms.clock import clinic_now
 from hms.models import Appointment, AuditLog
-from hms.scheduling import clinic_now
 from support import csrf_token
 
 HTMX = {"HX-Request": "true"}

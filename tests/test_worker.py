@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 import tasks
+from hms.clock import utc_now
 from hms.models import Appointment, Reminder
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER = Path(sys.executable).parent / "huey_consumer"
+FROZEN = Path(__file__).with_name("frozen_process.py")
 
 
 @pytest.fixture
@@ -27,7 +29,9 @@ def consumer(app, tmp_path, redis_url, inbox):
            "HMS_INSTANCE_PATH": app.instance_path, "HMS_SECRET_KEY": "test-secret",
            "HMS_SMTP_HOST": "127.0.0.1", "HMS_SMTP_PORT": str(app.config["SMTP_PORT"])}
     log = (tmp_path / "consumer.log").open("w")
-    proc = subprocess.Popen([str(CONSUMER), "tasks.huey", "-w", "2", "-k", "thread", "-n"],
+    # The worker's clock stands where the test's does (tests/frozen_process.py).
+    proc = subprocess.Popen([sys.executable, str(FROZEN), dt.datetime.now(dt.UTC).isoformat(),
+                             str(CONSUMER), "tasks.huey", "-w", "2", "-k", "thread", "-n"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield proc
     proc.send_signal(signal.SIGINT)
@@ -51,10 +55,12 @@ def test_the_worker_sends_a_reminder_to_the_smtp_server(consumer, inbox, people,
     appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
                               date=diary, time=dt.time(11), reason="x")
     tasks.send_reminder(appt.id)  # enqueued on Redis; the consumer process does the work
-    assert wait_for(lambda: inbox.messages), "no mail arrived from the worker"
+    assert wait_for(lambda: Reminder.get_or_none(appointment=appt.id, status="sent")), \
+        "the worker did not send the reminder"
     [message] = inbox.messages
     assert message["X-Envelope-To"] == "pat1@test.example"
-    assert Reminder.get(Reminder.appointment == appt.id).status == "sent"
+    # The worker read the tests' frozen clock, not the machine's.
+    assert Reminder.get(Reminder.appointment == appt.id).sent_at == utc_now()
     assert consumer.poll() is None  # the worker is still running
 
 

@@ -10,8 +10,8 @@ import re
 from browser.pagemarks import log_in, mark_page, still_marked
 from playwright.sync_api import expect
 
+from hms.clock import clinic_today
 from hms.models import Appointment, AuditLog, Patient, Treatment
-from hms.scheduling import clinic_today
 
 REASON = "Persistent cough for three weeks"
 DIAGNOSIS = "Acute bronchitis"
