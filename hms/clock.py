@@ -92,6 +92,13 @@ def zone_name(day: dt.date, time: dt.time) -> str:
     return dt.datetime.combine(day, time).replace(tzinfo=clinic_zone(), fold=0).tzname() or ""
 
 
+def hhmm(time: dt.time, day: dt.date) -> str:
+    """A clinic time as pages show it, '09:30'; in the repeated hour with its zone, '01:30 BST',
+    so it cannot be mistaken for the second pass."""
+    shown = time.strftime("%H:%M")
+    return f"{shown} {zone_name(day, time)}" if is_repeated(day, time) else shown
+
+
 def _repeated(wall: dt.datetime, zone: ZoneInfo) -> bool:
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     if first.utcoffset() == second.utcoffset():

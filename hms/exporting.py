@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from hms.clock import to_clinic, utc_now
+from hms.clock import hhmm, to_clinic, utc_now
 from hms.models import Appointment, ExportJob, Patient, Treatment, User
 from hms.visits import history, medicines
 
@@ -56,7 +56,7 @@ def medicines_text(treatment: Treatment) -> str:
 
 def visit_rows(appt: Appointment, treatments: list[Treatment]) -> Iterator[list[str]]:
     """One row per treatment of a visit; a visit without a treatment still gets one row."""
-    visit = [appt.date.isoformat(), appt.time.strftime("%H:%M"), appt.doctor.full_name,
+    visit = [appt.date.isoformat(), hhmm(appt.time, appt.date), appt.doctor.full_name,
              appt.doctor.department.name, appt.status.replace("_", " "), appt.reason]
     for t in treatments or [None]:
         clinical = ["", "", "", ""] if t is None else [

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from hms.clock import clinic_instant, to_clinic, utc_instant, utc_now
+from hms.clock import clinic_instant, hhmm, to_clinic, utc_instant, utc_now
 from hms.db import write_transaction
 from hms.mail import compose, send
 from hms.models import Appointment, Doctor, Reminder, ReportSend, User
@@ -108,7 +108,7 @@ def send_reminder(appointment_id: int) -> tuple[str, int | None]:
     try:
         send(compose(patient_user.email,
                      f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
-                     f"{appt.time:%H:%M}", "reminder", appt=appt,
+                     f"{hhmm(appt.time, appt.date)}", "reminder", appt=appt,
                      attachments=[("appointment.ics", "text/calendar", ics(appt))],
                      clinic=current_app.config))
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried

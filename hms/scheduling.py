@@ -14,7 +14,7 @@ from flask import current_app
 from peewee import IntegrityError, fn
 
 from hms import cache
-from hms.clock import clinic_now, clinic_today, utc_now
+from hms.clock import clinic_now, clinic_today, utc_now, wall_time_exists
 from hms.db import write_transaction
 from hms.models import (
     LIVE_STATUSES,
@@ -156,7 +156,7 @@ def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None 
             Appointment.time == slot.time_slot, Appointment.status.in_(LIVE_STATUSES))))
     found = []
     for day, time in query.tuples():
-        if dt.datetime.combine(day, time) > now:
+        if dt.datetime.combine(day, time) > now and wall_time_exists(day, time):
             found.append((day, time))
             if limit and len(found) == limit:
                 break
@@ -224,7 +224,7 @@ class Cell:
 
     day: dt.date
     time: dt.time
-    state: str  # open, closed, booked or past
+    state: str  # open, closed, booked, past, or skipped (a time the clocks jump over)
     appointment_id: int | None = None
 
     @property
@@ -272,6 +272,8 @@ def cell_state(day: dt.date, time: dt.time, is_open: bool, appointment_id: int |
         return Cell(day, time, "booked", appointment_id)
     if dt.datetime.combine(day, time) <= now:
         return Cell(day, time, "past")
+    if not wall_time_exists(day, time):
+        return Cell(day, time, "skipped")  # the clocks go forward over it
     return Cell(day, time, "open" if is_open else "closed")
 
 
@@ -298,6 +300,9 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
         raise SchedulingError("That time has passed; past slots cannot be changed.")
     if not on_slot_grid(time) or day > last_diary_day():
         raise SchedulingError("That is not a slot of the diary.")
+    if is_open and not wall_time_exists(day, time):
+        raise SchedulingError(f"{time:%H:%M} does not happen on {day:%a %d %b}: the clocks go "
+                              "forward over it.")
     with write_transaction():
         if not is_open and _live_at(doctor.id, day, time).exists():
             raise SchedulingError(
@@ -322,6 +327,8 @@ def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
         for day, time in slots:
             if dt.datetime.combine(day, time) <= now:
                 continue
+            if is_open and not wall_time_exists(day, time):
+                continue  # the clocks go forward over it
             if current.get((day, time), False) == is_open:
                 if (day, time) not in current:
                     _set_open(doctor, day, time, is_open)  # closed on purpose: plans keep off
@@ -377,6 +384,7 @@ def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> in
                 rows += [
                     {"doctor": doctor.id, "date": day, "time_slot": t, "is_available": True}
                     for t in slot_times(hours.start_time, hours.end_time, minutes)
+                    if wall_time_exists(day, t)  # not in the hour the clocks skip
                 ]
     if not rows:
         return 0
@@ -419,6 +427,9 @@ def check_slot(doctor: Doctor, day: dt.date, time: dt.time) -> None:
         raise SchedulingError(f"{doctor.full_name} is not taking appointments.")
     if dt.datetime.combine(day, time) <= clinic_now():
         raise SchedulingError("That time has already passed. Please pick a later slot.")
+    if not wall_time_exists(day, time):
+        raise SchedulingError("That time does not happen that day: the clocks go forward over "
+                              "it. Please pick another slot.")
     if day > horizon_end():
         raise SchedulingError(
             f"Appointments can be booked up to {current_app.config['BOOKING_HORIZON_DAYS']} "

@@ -16,6 +16,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from hms.clock import hhmm
+
 log = logging.getLogger(__name__)
 
 FRAGMENT_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
@@ -166,7 +168,7 @@ def slot_label(key: str) -> str:
     from hms.scheduling import SLOT_FORMAT
 
     at = dt.datetime.strptime(key, SLOT_FORMAT)
-    return f"{at:%A %-d %B} at {at:%H:%M}"
+    return f"{at:%A %-d %B} at {hhmm(at.time(), at.date())}"
 
 
 def init_app(app: Flask) -> None:
@@ -177,6 +179,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.filters["slot_label"] = slot_label
+    app.jinja_env.filters["hhmm"] = hhmm
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
