@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything HMS needs on a Debian machine, idempotently:
-#   Debian packages (Redis, Pango for WeasyPrint; with --test also Chromium and poppler),
+#   Debian packages (Redis, Pango for WeasyPrint; with --test also Chromium, poppler and
+#   faketime),
 #   a virtual environment in .venv with the Python packages, and htmx from npm into static/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ apt_packages=(python3-venv redis-server libpango-1.0-0 libpangoft2-1.0-0 libharf
               fonts-dejavu-core)
 extras="."
 if [[ "${1:-}" == "--test" ]]; then
-    apt_packages+=(chromium poppler-utils)
+    # faketime: tests/test_clock.py moves the machine's clock to prove it does not matter.
+    apt_packages+=(chromium poppler-utils faketime)
     extras=".[test]"
 fi
 

@@ -23,7 +23,7 @@ from hms.clock import clinic_today
 from hms.db import db, init_schema
 from hms.models import Doctor, DoctorAvailability, Patient, User
 from instants import DEFAULT, MATRIX, PERSONAS_MADE
-from support import PASSWORD, csrf_token, free_port, make_app
+from support import PASSWORD, csrf_token, free_port, make_app, without_faketime
 
 # Tests state their own configuration: a developer's HMS_* settings must not leak in.
 for _name in [n for n in os.environ if n.startswith("HMS_")]:
@@ -60,7 +60,7 @@ def redis_url(tmp_path_factory):
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=without_faketime(),
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)

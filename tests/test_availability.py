@@ -9,6 +9,9 @@ import pytest
 from hms.models import Appointment, DoctorAvailability, WorkingHours
 from support import csrf_token
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HTMX = {"HX-Request": "true"}
 
 

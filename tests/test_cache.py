@@ -22,6 +22,9 @@ from hms.models import Appointment, Doctor, DoctorAvailability, User, WorkingHou
 from hms.scheduling import week_start
 from support import PASSWORD, csrf_token, free_port, make_app
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HTMX = {"HX-Request": "true"}
 SLOT_LINK = re.compile(r'\?slot=(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})"')
 MORNING = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +162,35 @@ def test_in_the_second_pass_every_slot_of_the_repeated_hour_has_begun(app, froze
     frozen_clock.move_to(at(2027, 10, 31, 2, 0))
     with app.app_context():
         assert clinic_now() == dt.datetime(2027, 10, 31, 2)
+
+
+# --- the machine's own clock --------------------------------------------------------------------
+
+FAKETIME = shutil.which("faketime")
+# Tests that failed or skipped on the real clock before it was frozen, and the worker process.
+CLOCK_SENSITIVE = [
+    "tests/test_home.py::test_patient_sees_upcoming_appointments_but_not_cancelled_ones",
+    "tests/test_notices.py::test_the_hourly_job_queues_what_is_due_and_the_queue_sends_it",
+    "tests/test_clock.py::test_tests_run_at_the_stated_instant_and_the_clock_stands_still",
+    "tests/test_worker.py::test_the_worker_sends_a_reminder_to_the_smtp_server",
+]
+
+
+@pytest.mark.parametrize("machine_clock", [
+    "2026-12-01 14:00:00",  # when the unfrozen suite was seen failing
+    "2026-12-31 23:59:55",  # the machine crosses midnight and the new year during the run
+    "2027-03-28 00:59:55",  # ... and the spring change
+])
+def test_the_tests_pass_whatever_the_machines_clock_says(machine_clock):
+    if FAKETIME is None:
+        pytest.fail("faketime is not installed: run scripts/test.sh, which installs it")
+    env = {**os.environ, "TZ": "Europe/London"}
+    moved = subprocess.run([FAKETIME, "-f", f"@{machine_clock}", "date", "+%Y-%m-%d"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert moved.stdout.strip() == machine_clock[:10]  # libfaketime really moves the clock
+    run = subprocess.run(
+        [FAKETIME, "-f", f"@{machine_clock}", sys.executable, "-m", "pytest", "-q",
+         "-p", "no:cacheprovider", *CLOCK_SENSITIVE],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert re.search(r"^24 passed", run.stdout, re.M), run.stdout[-2000:]

@@ -17,6 +17,9 @@ from instants import DEFAULT
 from racing import Browser, assert_no_server_trouble, race
 from support import PASSWORD, csrf_token
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HX = {"HX-Request": "true"}
 TAKEN = "that slot was just taken"
 

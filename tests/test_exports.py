@@ -23,6 +23,9 @@ from hms.clock import utc_now
 from hms.models import Appointment, AuditLog, ExportJob, Treatment
 from support import csrf_token, run_queued
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HTMX = {"HX-Request": "true"}
 HEADER = ["Date", "Time", "Doctor", "Specialization", "Status", "Reason", "Diagnosis",
           "Prescription", "Medicines", "Follow-up"]

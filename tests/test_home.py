@@ -8,6 +8,9 @@ import pytest
 
 from hms.models import Appointment
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 PAGES = {"/admin/": {"admin"}, "/doctor/": {"dr.one"}, "/me/": {"pat.one"},
          "/desk/": {"desk", "admin"}}
 

@@ -19,6 +19,9 @@ from hms.pdf import StaticOnlyFetcher, render_pdf
 from hms.stats import doctor_activity, hospital_summary, utc_bounds
 from support import csrf_token
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HTMX = {"HX-Request": "true"}
 ADMIN_PAGES = ["/admin/analytics", "/admin/reports/monthly", "/admin/reports/monthly.pdf"]
 DOCTOR_PAGES = ["/doctor/stats", "/doctor/report", "/doctor/report.pdf"]

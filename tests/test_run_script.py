@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port
+from support import free_port, without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,9 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> str:
 
 def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path):
     web, redis_port = free_port(), free_port()
-    env = {**os.environ, "HMS_SKIP_SETUP": "1", "HMS_INSTANCE_PATH": str(tmp_path),
+    # The real script on the machine's real clock: it starts redis-server, which cannot run
+    # under libfaketime (see support.without_faketime).
+    env = {**without_faketime(), "HMS_SKIP_SETUP": "1", "HMS_INSTANCE_PATH": str(tmp_path),
            "HMS_PORT": str(web), "HMS_REDIS_PORT": str(redis_port)}
     env.pop("HMS_REDIS_URL", None)
     proc = subprocess.Popen(

@@ -23,6 +23,9 @@ from hms.scheduling import (
     week_start,
 )
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 NINE, HALF_NINE, TEN = dt.time(9), dt.time(9, 30), dt.time(10)
 
 

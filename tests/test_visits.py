@@ -10,6 +10,9 @@ from hms.clock import clinic_now
 from hms.models import Appointment, AuditLog
 from support import csrf_token
 
+# Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
+pytestmark = pytest.mark.calendar
+
 HTMX = {"HX-Request": "true"}
 
 
