@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS "users" (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "users_username" ON "users" ("username");
 CREATE UNIQUE INDEX IF NOT EXISTS "users_email" ON "users" ("email");
+CREATE INDEX IF NOT EXISTS "users_role_created_at" ON "users" ("role", "created_at");
 
 CREATE TABLE IF NOT EXISTS "patient" (
     "id"                INTEGER NOT NULL PRIMARY KEY,   -- the patient number
@@ -39,6 +40,27 @@ CREATE TABLE IF NOT EXISTS "patient" (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "patient_user_id" ON "patient" ("user_id");
 CREATE INDEX IF NOT EXISTS "patient_phone" ON "patient" ("phone");
+
+-- Search by any part of a name or phone: a trigram full-text index over the patient table
+-- (external content: it stores only the index), kept current by triggers. hms/db.py fills it
+-- once when it is first created on an existing database.
+CREATE VIRTUAL TABLE IF NOT EXISTS "patient_search" USING fts5 (
+    "full_name", "phone", content="patient", content_rowid="id", tokenize="trigram");
+CREATE TRIGGER IF NOT EXISTS "patient_search_insert" AFTER INSERT ON "patient" BEGIN
+    INSERT INTO "patient_search" (rowid, "full_name", "phone")
+    VALUES (new."id", new."full_name", new."phone");
+END;
+CREATE TRIGGER IF NOT EXISTS "patient_search_delete" AFTER DELETE ON "patient" BEGIN
+    INSERT INTO "patient_search" ("patient_search", rowid, "full_name", "phone")
+    VALUES ('delete', old."id", old."full_name", old."phone");
+END;
+CREATE TRIGGER IF NOT EXISTS "patient_search_update" AFTER UPDATE OF "full_name", "phone"
+    ON "patient" BEGIN
+    INSERT INTO "patient_search" ("patient_search", rowid, "full_name", "phone")
+    VALUES ('delete', old."id", old."full_name", old."phone");
+    INSERT INTO "patient_search" (rowid, "full_name", "phone")
+    VALUES (new."id", new."full_name", new."phone");
+END;
 
 CREATE TABLE IF NOT EXISTS "doctor" (
     "id"               INTEGER NOT NULL PRIMARY KEY,
@@ -91,8 +113,15 @@ CREATE TABLE IF NOT EXISTS "appointment" (
     "cancel_reason"       TEXT,
     "rescheduled_from_id" INTEGER REFERENCES "appointment" ("id") ON DELETE RESTRICT
 );
-CREATE INDEX IF NOT EXISTS "appointment_patient_id" ON "appointment" ("patient_id");
-CREATE INDEX IF NOT EXISTS "appointment_doctor_id" ON "appointment" ("doctor_id");
+-- A doctor's diary and a patient's history, by date and time (these replace the plain
+-- doctor_id and patient_id indexes of earlier versions); statuses counted over a period.
+DROP INDEX IF EXISTS "appointment_patient_id";
+DROP INDEX IF EXISTS "appointment_doctor_id";
+CREATE INDEX IF NOT EXISTS "appointment_doctor_id_date_time"
+    ON "appointment" ("doctor_id", "date", "time");
+CREATE INDEX IF NOT EXISTS "appointment_patient_id_date_time"
+    ON "appointment" ("patient_id", "date", "time");
+CREATE INDEX IF NOT EXISTS "appointment_status_date" ON "appointment" ("status", "date");
 CREATE UNIQUE INDEX IF NOT EXISTS "appointment_rescheduled_from_id"
     ON "appointment" ("rescheduled_from_id");
 CREATE INDEX IF NOT EXISTS "appointment_date_time" ON "appointment" ("date", "time");
@@ -104,6 +133,33 @@ CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_doctor_slot"
 CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_patient_slot"
     ON "appointment" ("patient_id", "date", "time")
     WHERE status IN ('booked', 'checked_in', 'completed', 'no_show');
+
+-- How many appointments are in each status, kept exact by triggers in the same transaction as
+-- every change: the dashboard reads six rows instead of counting a million (hms/db.py fills it
+-- once when it is first created on an existing database).
+CREATE TABLE IF NOT EXISTS "appointment_tally" (
+    "status"       VARCHAR(12) NOT NULL PRIMARY KEY
+                   CHECK (status IN ('booked', 'checked_in', 'completed', 'no_show',
+                                     'cancelled', 'rescheduled')),
+    "appointments" INTEGER NOT NULL DEFAULT 0 CHECK (appointments >= 0)
+);
+INSERT OR IGNORE INTO "appointment_tally" ("status") VALUES ('booked'), ('checked_in'),
+    ('completed'), ('no_show'), ('cancelled'), ('rescheduled');
+CREATE TRIGGER IF NOT EXISTS "appointment_tally_insert" AFTER INSERT ON "appointment" BEGIN
+    UPDATE "appointment_tally" SET "appointments" = "appointments" + 1
+    WHERE "status" = new."status";
+END;
+CREATE TRIGGER IF NOT EXISTS "appointment_tally_update" AFTER UPDATE OF "status" ON "appointment"
+    WHEN old."status" != new."status" BEGIN
+    UPDATE "appointment_tally" SET "appointments" = "appointments" - 1
+    WHERE "status" = old."status";
+    UPDATE "appointment_tally" SET "appointments" = "appointments" + 1
+    WHERE "status" = new."status";
+END;
+CREATE TRIGGER IF NOT EXISTS "appointment_tally_delete" AFTER DELETE ON "appointment" BEGIN
+    UPDATE "appointment_tally" SET "appointments" = "appointments" - 1
+    WHERE "status" = old."status";
+END;
 
 CREATE TABLE IF NOT EXISTS "treatment" (
     "id"             INTEGER NOT NULL PRIMARY KEY,
@@ -122,6 +178,9 @@ CREATE TABLE IF NOT EXISTS "treatment" (
     "created_at"     DATETIME NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "treatment_appointment_id" ON "treatment" ("appointment_id");
+CREATE INDEX IF NOT EXISTS "treatment_created_at" ON "treatment" ("created_at");
+CREATE INDEX IF NOT EXISTS "treatment_author_id_created_at"
+    ON "treatment" ("author_id", "created_at");
 
 CREATE TABLE IF NOT EXISTS "audit_log" (
     "id"          INTEGER NOT NULL PRIMARY KEY,

@@ -15,7 +15,7 @@ from huey.storage import RedisStorage
 
 from hms import clock, exporting, notices
 from hms.config import DEFAULTS
-from hms.db import db
+from hms.db import db, gather_statistics
 from hms.scheduling import open_slots_from_plans
 
 huey = RedisHuey("hms", url=os.environ.get("HMS_REDIS_URL", DEFAULTS["REDIS_URL"]))
@@ -53,6 +53,13 @@ def open_planned_slots() -> int:
     each new day at the horizon is bookable without anyone clicking. Returns slots added."""
     with _in_app():
         return open_slots_from_plans()
+
+
+@huey.periodic_task(crontab(minute="40"))
+def refresh_statistics() -> None:
+    """Every hour: refresh the query planner's statistics as the hospital's data grows."""
+    with _in_app():
+        gather_statistics()
 
 
 @huey.periodic_task(crontab(minute="0"))

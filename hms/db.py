@@ -33,15 +33,42 @@ def open_database(location: str, instance_path: str):
     return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
 
 
+# Derived tables that triggers keep current, and how to fill each from the rows already there
+# when schema.sql first creates it on an older database.
+BACKFILLS = {
+    "patient_search": "INSERT INTO patient_search (patient_search) VALUES ('rebuild')",
+    "appointment_tally": "UPDATE appointment_tally SET appointments = (SELECT count(*) FROM "
+                         "appointment WHERE appointment.status = appointment_tally.status)",
+}
+
+
 def init_schema() -> None:
-    """Apply schema.sql; every statement is IF NOT EXISTS, so running it twice is harmless."""
+    """Apply schema.sql; every statement is IF NOT EXISTS, so running it twice is harmless.
+    Then gather the planner's statistics, which a new index needs."""
     sql = SCHEMA_PATH.read_text()
     with db.connection_context():
         if isinstance(db.obj, SqliteDatabase):
+            new = [t for t in BACKFILLS if t not in db.get_tables()]
             db.connection().executescript(sql)
+            for table in new:  # created just now, on a database that may hold rows already
+                db.execute_sql(BACKFILLS[table])
         else:
             for statement in filter(str.strip, sql.split(";")):
                 db.execute_sql(statement)
+        gather_statistics()
+
+
+# Rows SQLite samples per index when it analyses: bounded work on a large database, and enough
+# for the planner to tell a selective index from a poor one.
+ANALYSIS_LIMIT = 1000
+
+
+def gather_statistics() -> None:
+    """Refresh the query planner's statistics (SQLite's ANALYZE; without them it picks poor
+    plans on a large hospital). Run at init and every hour by the worker."""
+    if isinstance(db.obj, SqliteDatabase):
+        db.execute_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+    db.execute_sql("ANALYZE")
 
 
 def init_app(app: Flask) -> None:

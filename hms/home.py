@@ -14,10 +14,10 @@ from hms.cache import redis_ok
 from hms.clock import clinic_now, clinic_today, utc_instant
 from hms.db import db
 from hms.models import (
-    LIVE_STATUSES,
     STATUSES,
     WAITING_STATUSES,
     Appointment,
+    AppointmentTally,
     Doctor,
     Patient,
     User,
@@ -56,11 +56,10 @@ def hospital_stats(today: dt.date) -> dict:
     """Active doctors, appointments by status and today's load per doctor, from the cache."""
 
     def count() -> dict:
-        by_status = dict(Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
-                         .group_by(Appointment.status).tuples())
+        by_status = AppointmentTally.by_status()
         load = (Doctor.select(Doctor.id, Doctor.full_name, fn.COUNT(Appointment.id).alias("n"))
                 .join(Appointment)
-                .where(Appointment.date == today, Appointment.status.in_(LIVE_STATUSES))
+                .where(Appointment.date == today, Appointment.is_live())
                 .group_by(Doctor.id).order_by(fn.COUNT(Appointment.id).desc()).tuples())
         return {"doctors": Doctor.select().join(User).where(User.is_active == True).count(),  # noqa: E712
                 "by_status": [(s, by_status.get(s, 0)) for s in STATUSES], "load": list(load)}
@@ -96,7 +95,7 @@ def doctor_counts(doctor: Doctor, today: dt.date) -> dict:
     def count() -> dict:
         monday = week_start(today)
         mine = Appointment.select().where(Appointment.doctor == doctor,
-                                          Appointment.status.in_(LIVE_STATUSES))
+                                          Appointment.is_live())
         return {"week": mine.where(Appointment.date.between(
                     monday, monday + dt.timedelta(days=6))).count(),
                 "later": mine.where(Appointment.status == "booked",

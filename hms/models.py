@@ -20,6 +20,7 @@ from peewee import (
     TextField,
     TimeField,
 )
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from hms.clock import utc_now
 from hms.db import db
@@ -41,6 +42,9 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 LIVE = SQL(_in("status", LIVE_STATUSES))
+# The live statuses as an SQL literal: SQLite uses the partial unique indexes below only for a
+# query whose WHERE names them as literals, and Peewee's `in_` of a tuple binds parameters.
+LIVE_LIST = SQL(f"({', '.join(repr(v) for v in LIVE_STATUSES)})")
 
 
 class BaseModel(Model):
@@ -70,6 +74,7 @@ class User(UserMixin, BaseModel):
 
     class Meta:
         table_name = "users"
+        indexes = ((("role", "created_at"), False),)  # new patients in a period
 
     @property
     def display_name(self) -> str:
@@ -112,15 +117,39 @@ class Patient(BaseModel):
     def search(cls, q: str, limit: int = 10):
         """Active patients whose name or phone contains q, or whose number is q."""
         q = q.strip()
-        match = cls.full_name.contains(q) | cls.phone.contains(q)
+        match = cls.matching(q)
         if q.lstrip("#").isdigit():
             match |= cls.id == int(q.lstrip("#")[:18])
         return (cls.select(cls).join(User).where(User.is_active == True, match)  # noqa: E712
                 .order_by(cls.full_name).limit(limit))
 
+    @classmethod
+    def matching(cls, q: str):
+        """The condition 'name or phone contains q', through the trigram index (PatientSearch)
+        from three characters on; shorter text is compared row by row."""
+        if len(q) < 3:
+            return cls.full_name.contains(q) | cls.phone.contains(q)
+        phrase = '"' + q.replace('"', '""') + '"'
+        return cls.id.in_(PatientSearch.select(PatientSearch.rowid)
+                          .where(PatientSearch.match(phrase)))
+
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on a given day."""
         return day.year - self.dob.year - ((day.month, day.day) < (self.dob.month, self.dob.day))
+
+
+class PatientSearch(FTS5Model):
+    """A trigram full-text index over patients' names and phones (SQLite FTS5, kept current by
+    the triggers in schema.sql): searching "contains" without reading every patient."""
+
+    rowid = RowIDField()  # the patient's id
+    full_name = SearchField()
+    phone = SearchField()
+
+    class Meta:
+        database = db
+        table_name = "patient_search"
+        options = {"content": "patient", "content_rowid": "id", "tokenize": "trigram"}
 
 
 class Doctor(BaseModel):
@@ -177,8 +206,9 @@ class Appointment(BaseModel):
     """A patient's visit to a doctor at a wall-clock slot in the clinic's time zone."""
 
     id = AutoField()
-    patient = ForeignKeyField(Patient, on_delete="RESTRICT", backref="appointments")
-    doctor = ForeignKeyField(Doctor, on_delete="RESTRICT", backref="appointments")
+    # Indexed with the date and time below: a doctor's diary and a patient's history by date.
+    patient = ForeignKeyField(Patient, index=False, on_delete="RESTRICT", backref="appointments")
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="RESTRICT", backref="appointments")
     date = DateField()
     time = TimeField()
     status = CharField(
@@ -195,7 +225,17 @@ class Appointment(BaseModel):
     )
 
     class Meta:
-        indexes = ((("date", "time"), False),)
+        indexes = (
+            (("date", "time"), False),
+            (("doctor", "date", "time"), False),
+            (("patient", "date", "time"), False),
+            (("status", "date"), False),
+        )
+
+    @classmethod
+    def is_live(cls):
+        """The condition 'holds its slot', written so the live-slot indexes can serve it."""
+        return cls.status.in_(LIVE_LIST)
 
     @classmethod
     def starting_from(cls, now: dt.datetime):
@@ -222,7 +262,7 @@ class Appointment(BaseModel):
             .join(Patient)
             .switch(cls)
             .join(Doctor)
-            .where(cls.date == day, cls.status.in_(LIVE_STATUSES))
+            .where(cls.date == day, cls.is_live())
             .order_by(cls.time, Doctor.full_name)
         )
         return query.where(cls.doctor == doctor) if doctor else query
@@ -237,6 +277,18 @@ Appointment.add_index(
     Appointment.index(Appointment.patient, Appointment.date, Appointment.time, unique=True,
                       where=LIVE, name="appointment_live_patient_slot")
 )
+
+
+class AppointmentTally(BaseModel):
+    """How many appointments are in each status, kept exact by triggers (schema.sql)."""
+
+    status = CharField(max_length=12, primary_key=True,
+                       constraints=[Check(_in("status", STATUSES))])
+    appointments = IntegerField(default=0, constraints=[Check("appointments >= 0")])
+
+    @classmethod
+    def by_status(cls) -> dict[str, int]:
+        return dict(cls.select(cls.status, cls.appointments).tuples())
 
 
 class Treatment(BaseModel):
@@ -257,6 +309,10 @@ class Treatment(BaseModel):
     # A JSON list of {"name", "dose", "frequency", "days"} objects.
     medicines_json = TextField(default="[]", constraints=[Check("json_valid(medicines_json)")])
     created_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        # Treatments written in a period, and by whom.
+        indexes = ((("created_at",), False), (("author", "created_at"), False))
 
 
 class AuditLog(BaseModel):
@@ -329,10 +385,12 @@ MODELS = [
     Department,
     User,
     Patient,
+    PatientSearch,
     Doctor,
     DoctorAvailability,
     WorkingHours,
     Appointment,
+    AppointmentTally,
     Treatment,
     AuditLog,
     Reminder,

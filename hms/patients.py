@@ -9,11 +9,13 @@ from peewee import fn
 from hms.auth import doctor_of, patient_for, patient_of, role_required
 from hms.clock import clinic_today
 from hms.exporting import recent_exports
-from hms.models import Appointment, Patient
+from hms.models import Appointment, Patient, page_of
 from hms.visits import audit, history
-from hms.web import render
+from hms.web import arg_int, render
 
 bp = Blueprint("patients", __name__)
+
+PATIENTS_PAGE = 25  # a doctor may have thousands
 
 
 @bp.get("/patients/")
@@ -22,16 +24,21 @@ def index():
     """Everyone the doctor has seen or has booked, searchable by name, phone or number."""
     me = doctor_of(current_user)
     q = request.args.get("q", "").strip()[:80]
-    patients = (Patient.select(Patient, fn.MAX(Appointment.date).alias("last_date"),
+    # Grouped over the doctor's own appointments (their index), then joined to the patients.
+    seen = (Appointment.select(Appointment.patient, fn.MAX(Appointment.date).alias("last_date"),
                                fn.COUNT(Appointment.id).alias("visits"))
-                .join(Appointment).where(Appointment.doctor == me)
-                .group_by(Patient.id).order_by(Patient.full_name))
+            .where(Appointment.doctor == me).group_by(Appointment.patient).alias("seen"))
+    patients = (Patient.select(Patient, seen.c.last_date, seen.c.visits)
+                .join(seen, on=(seen.c.patient_id == Patient.id)).order_by(Patient.full_name))
     if q:
-        match = Patient.full_name.contains(q) | Patient.phone.contains(q)
+        match = Patient.matching(q)
         is_number = q.isascii() and q.isdigit() and len(q) < 10
         patients = patients.where(match | (Patient.id == int(q)) if is_number else match)
-    return render("patients/index.html", "patients/_list.html", patients=list(patients), q=q,
-                  today=clinic_today())
+    page_no = arg_int("page", 1)
+    shown, more = page_of(patients, page_no, PATIENTS_PAGE)
+    total = patients.count() if more or page_no > 1 else len(shown)
+    return render("patients/index.html", "patients/_list.html", patients=shown, total=total,
+                  q=q, page_no=page_no, more=more, today=clinic_today())
 
 
 @bp.get("/patients/<int:patient_id>")

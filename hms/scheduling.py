@@ -17,7 +17,6 @@ from hms import cache
 from hms.clock import clinic_now, clinic_today, utc_now, wall_time_exists
 from hms.db import write_transaction
 from hms.models import (
-    LIVE_STATUSES,
     Appointment,
     Doctor,
     DoctorAvailability,
@@ -135,7 +134,7 @@ def _live_at(doctor_field, date_field, time_field):
     """A correlated 'a live appointment holds this slot' subquery."""
     return Appointment.select(Appointment.id).where(
         Appointment.doctor == doctor_field, Appointment.date == date_field,
-        Appointment.time == time_field, Appointment.status.in_(LIVE_STATUSES))
+        Appointment.time == time_field, Appointment.is_live())
 
 
 def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None = None,
@@ -153,7 +152,7 @@ def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None 
     if patient is not None:
         query = query.where(~fn.EXISTS(Appointment.select(Appointment.id).where(
             Appointment.patient == patient, Appointment.date == slot.date,
-            Appointment.time == slot.time_slot, Appointment.status.in_(LIVE_STATUSES))))
+            Appointment.time == slot.time_slot, Appointment.is_live())))
     found = []
     for day, time in query.tuples():
         if dt.datetime.combine(day, time) > now and wall_time_exists(day, time):
@@ -200,7 +199,7 @@ def _patient_busy(patient: Patient, first: dt.date, last: dt.date) -> set[str]:
     return {slot_key(day, time) for day, time in Appointment.select(
         Appointment.date, Appointment.time
     ).where(Appointment.patient == patient, Appointment.date.between(first, last),
-            Appointment.status.in_(LIVE_STATUSES)).tuples()}
+            Appointment.is_live()).tuples()}
 
 
 def nearest_free_slots(doctor: Doctor, day: dt.date, time: dt.time,
@@ -255,7 +254,7 @@ def week_grid(doctor: Doctor, monday: dt.date) -> WeekGrid:
     booked = {(d, t): i for d, t, i in Appointment.select(
         Appointment.date, Appointment.time, Appointment.id
     ).where(Appointment.doctor == doctor, Appointment.date.between(days[0], days[-1]),
-            Appointment.status.in_(LIVE_STATUSES)).tuples()}
+            Appointment.is_live()).tuples()}
     times = sorted(set(grid_times()) | {t for _, t in open_slots} | {t for _, t in booked})
     now = clinic_now()
     grid = WeekGrid(monday, days, times)
@@ -451,7 +450,7 @@ def _taken(doctor: Doctor, day: dt.date, time: dt.time) -> SlotTaken:
 def _check_patient_free(patient: Patient, day: dt.date, time: dt.time) -> None:
     if Appointment.select().where(Appointment.patient == patient, Appointment.date == day,
                                   Appointment.time == time,
-                                  Appointment.status.in_(LIVE_STATUSES)).exists():
+                                  Appointment.is_live()).exists():
         raise SchedulingError("You already have an appointment at that time.")
 
 

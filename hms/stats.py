@@ -118,7 +118,7 @@ def per_day(first: dt.date, last: dt.date, doctor: Doctor | None = None
     """Appointments on each clinic day of the period, days without any included."""
     counts = dict(
         Appointment.select(Appointment.date, fn.COUNT(Appointment.id))
-        .where(_dated(first, last, doctor), Appointment.status.in_(LIVE_STATUSES))
+        .where(_dated(first, last, doctor), Appointment.is_live())
         .group_by(Appointment.date).tuples()
     )
     return [(day, counts.get(day, 0)) for day in days_of(first, last)]
@@ -150,7 +150,7 @@ def department_counts(first: dt.date, last: dt.date) -> list[tuple[str, int]]:
     counts = dict(
         Appointment.select(Department.id, fn.COUNT(Appointment.id))
         .join(Doctor).join(Department)
-        .where(_dated(first, last), Appointment.status.in_(LIVE_STATUSES))
+        .where(_dated(first, last), Appointment.is_live())
         .group_by(Department.id).tuples()
     )
     pairs = [(d.name, counts.get(d.id, 0)) for d in Department.select().order_by(Department.name)]
@@ -170,7 +170,7 @@ def busiest_doctors(first: dt.date, last: dt.date, limit: int = 10) -> list[dict
                       appointments.alias("appointments"), of("completed").alias("completed"),
                       of("no_show").alias("no_show"))
         .join(Appointment).switch(Doctor).join(Department)
-        .where(_dated(first, last), Appointment.status.in_(LIVE_STATUSES))
+        .where(_dated(first, last), Appointment.is_live())
         .group_by(Doctor.id, Doctor.full_name, Department.name)
         .order_by(appointments.desc(), Doctor.full_name).limit(limit).dicts()
     )

@@ -182,9 +182,16 @@ def history(patient: Patient):
         Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
         .where(Appointment.patient == patient)
         .order_by(Appointment.date.desc(), Appointment.time.desc()))
+    # Sorted here, not by SQL: an ORDER BY created_at tempts SQLite to walk that index over
+    # every treatment ever written instead of looking up this patient's visits.
+    treatments = sorted(Treatment.select(Treatment, User).join(User)
+                        .where(Treatment.appointment.in_([a.id for a in appointments])),
+                        key=lambda t: t.created_at, reverse=True)
+    # The authors' names in one query, not one per treatment.
+    names = dict(Doctor.select(Doctor.user, Doctor.full_name)
+                 .where(Doctor.user.in_({t.author_id for t in treatments})).tuples())
     by_visit: dict[int, list[Treatment]] = {}
-    for t in (Treatment.select(Treatment, User).join(User)
-              .where(Treatment.appointment.in_([a.id for a in appointments]))
-              .order_by(Treatment.created_at.desc())):
+    for t in treatments:
+        t.author_name = names.get(t.author_id) or t.author.username
         by_visit.setdefault(t.appointment_id, []).append(t)
     return [(a, by_visit.get(a.id, [])) for a in appointments]

@@ -49,9 +49,43 @@ def from_models(tmp_path):
     database.close()
 
 
+FTS_SHADOWS = ("_config", "_data", "_docsize", "_idx", "_content")
+
+
+def own_tables(database: SqliteDatabase) -> list[str]:
+    """The tables, without the shadow tables SQLite keeps for a full-text index."""
+    tables = database.get_tables()
+    return sorted(t for t in tables
+                  if not any(t.endswith(s) and t[:-len(s)] in tables for s in FTS_SHADOWS))
+
+
 def test_schema_sql_and_models_have_the_same_tables(from_schema, from_models):
-    assert sorted(from_schema.get_tables()) == sorted(m._meta.table_name for m in MODELS)
+    assert own_tables(from_schema) == sorted(m._meta.table_name for m in MODELS)
     assert sorted(from_models.get_tables()) == sorted(from_schema.get_tables())
+
+
+def test_the_patient_search_index_is_the_same_and_follows_every_change(from_schema,
+                                                                     from_models):
+    def ddl(database):
+        return re.sub(r"\(\s+", "(", _normalise(database.execute_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'patient_search'").fetchone()[0]))
+
+    assert ddl(from_schema) == ddl(from_models)
+    con = from_schema.connection()
+    con.execute("INSERT INTO users (id, username, role, created_at) VALUES (1, 'p', 'patient', "
+                "'2027-01-01')")
+    con.execute("INSERT INTO patient (id, user_id, full_name, gender, dob, phone) VALUES "
+                "(7, 1, 'Grace Hopper', 'female', '1990-01-01', '+44 7000 123456')")
+
+    def found(text: str) -> list[int]:
+        return [r[0] for r in con.execute(
+            "SELECT rowid FROM patient_search WHERE patient_search MATCH ?", (f'"{text}"',))]
+
+    assert found("race") == [7] and found("123 456") == [] and found("7000 12") == [7]
+    con.execute("UPDATE patient SET full_name = 'Ada Lovelace' WHERE id = 7")
+    assert found("race") == [] and found("lovel") == [7]
+    con.execute("DELETE FROM patient WHERE id = 7")
+    assert found("lovel") == []
 
 
 def test_schema_sql_and_models_agree_on_every_column_key_and_index(from_schema, from_models):
@@ -136,3 +170,58 @@ def test_database_rejects_bad_appointment_values(clinic, column, value):
 def test_database_checks_enumerations_ranges_and_uniqueness(clinic, sql):
     with pytest.raises(IntegrityError):
         clinic.execute_sql(sql)
+
+
+def test_the_status_tally_follows_every_insert_change_and_delete(clinic):
+    def tally() -> dict[str, int]:
+        return {s: n for s, n in clinic.execute_sql(
+            "SELECT status, appointments FROM appointment_tally").fetchall() if n}
+
+    def counted() -> dict[str, int]:
+        return dict(clinic.execute_sql(
+            "SELECT status, count(*) FROM appointment GROUP BY status").fetchall())
+
+    _insert(clinic, patient_id=1)
+    _insert(clinic, patient_id=2, time="09:30:00")
+    _insert(clinic, patient_id=1, time="10:00:00", status="cancelled")
+    assert tally() == counted() == {"booked": 2, "cancelled": 1}
+    clinic.execute_sql("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
+    clinic.execute_sql("UPDATE appointment SET reason = 'x'")  # no status change: no count
+    assert tally() == counted() == {"booked": 1, "completed": 1, "cancelled": 1}
+    clinic.execute_sql("DELETE FROM appointment WHERE status = 'cancelled'")
+    assert tally() == counted() == {"booked": 1, "completed": 1}
+    with pytest.raises(IntegrityError):  # a failed write leaves the tally as it was
+        _insert(clinic, patient_id=2, time="09:30:00")
+    assert tally() == counted()
+
+
+def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
+    """A database made before the search index and the tally existed gets them filled."""
+    from hms.db import db, init_schema
+
+    database = SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS)
+    database.connection().executescript(SCHEMA_PATH.read_text())
+    for name in ("patient_search_insert", "appointment_tally_insert"):
+        database.execute_sql(f'DROP TRIGGER "{name}"')
+    database.execute_sql("DROP TABLE patient_search")
+    database.execute_sql("DROP TABLE appointment_tally")
+    sql = database.execute_sql
+    sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
+    sql("INSERT INTO users (id, username, role, created_at) VALUES "
+        "(1, 'd', 'doctor', '2030-01-01'), (2, 'p', 'patient', '2030-01-01')")
+    sql("INSERT INTO doctor (id, user_id, full_name, department_id) VALUES (1, 1, 'A', 1)")
+    sql("INSERT INTO patient (id, user_id, full_name, gender, dob) VALUES "
+        "(1, 2, 'Grace Hopper', 'female', '1980-01-01')")
+    _insert(database)
+    database.close()
+    db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
+    init_schema()
+    with db.connection_context():
+        assert db.execute_sql("SELECT rowid FROM patient_search WHERE patient_search MATCH "
+                              "'\"hopp\"'").fetchall() == [(1,)]
+        assert db.execute_sql("SELECT appointments FROM appointment_tally WHERE status = "
+                              "'booked'").fetchone() == (1,)
+    init_schema()  # again: nothing doubles
+    with db.connection_context():
+        assert db.execute_sql("SELECT appointments FROM appointment_tally WHERE status = "
+                              "'booked'").fetchone() == (1,)
