@@ -126,6 +126,25 @@ def test_my_patients_lists_and_searches_the_doctors_patients(client, auth, visit
     assert "Pat One" not in client.get("/patients/?q=nobody").text
 
 
+def test_my_patients_come_25_a_page_with_the_total(client, auth, people, visit):
+    from hms.models import User
+
+    for n in range(29):  # Pat One and 29 more, each with one visit to Dr One
+        user = User.create(username=f"many{n:02d}", role="patient")
+        patient = Patient.create(user=user, full_name=f"Zed {n:02d}", gender="other",
+                                 dob=dt.date(1990, 1, 1), phone=f"+44 2000 0000{n:02d}")
+        Appointment.create(patient=patient, doctor=people.doctor("dr.one"), date=visit.date,
+                           time=dt.time(10 + n // 3, 20 * (n % 3)), status="completed")
+    auth.login("dr.one")
+    first = client.get("/patients/").text
+    assert "30 patients, page 1." in first and first.count("<tr><td>") == 25
+    assert "Pat One" in first and "Zed 23" in first and "Zed 24" not in first  # by name
+    assert 'href="/patients/?page=2"' in first
+    second = client.get("/patients/?page=2").text
+    assert second.count("<tr><td>") == 5 and "Zed 28" in second and "Pat One" not in second
+    assert "Next" not in second and 'href="/patients/?page=1"' in second
+
+
 def test_history_across_doctors_for_a_doctor_who_saw_the_patient(client, auth, people, visit):
     Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.two"),
                        date=visit.date - dt.timedelta(days=30), time=dt.time(10),
