@@ -26,3 +26,12 @@ def test_open_slots_command(runner, people):
     result = runner.invoke(args=["open-slots"])
     assert result.exit_code == 0 and "slots opened." in result.output
     assert DoctorAvailability.select().count() >= 4  # at least one Monday in 29 days
+
+
+def test_the_hourly_statistics_job_refreshes_the_planners_statistics(worker_app, people):
+    from hms.db import db
+
+    db.execute_sql("DELETE FROM sqlite_stat1")
+    tasks.refresh_statistics.call_local()
+    tables = {t for (t,) in db.execute_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    assert {"users", "patient", "doctor"} <= tables  # (empty tables get no row)
