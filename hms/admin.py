@@ -41,12 +41,13 @@ from hms.models import (
     User,
     page_of,
 )
+from hms.patients import history_context
 from hms.scheduling import (
     SchedulingError,
     parse_day,
     reschedule_appointment,
 )
-from hms.visits import audit, history
+from hms.visits import audit
 from hms.web import arg_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -293,7 +294,7 @@ def patient(patient_id: int):
     patient = _patient_or_404(patient_id)
     audit(current_user, "read", patient, "history", patient.id)
     return render("admin/patient.html", "admin/_patient.html", patient=patient,
-                  today=clinic_today(), visits=history(patient), staff=True,
+                  today=clinic_today(), **history_context(patient), staff=True,
                   exports=recent_exports(current_user, patient),
                   appointments=Appointment.select().where(Appointment.patient == patient).count())
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from hms.auth import appointment_for, doctor_of, patient_of, role_required
 from hms.clock import clinic_now, clinic_today
 from hms.doctors import bookable_doctor, picked_day, picker
-from hms.models import STATUSES, Appointment, Department, Doctor, Patient, Treatment, User
+from hms.models import STATUSES, Appointment, Department, Doctor, Patient
 from hms.scheduling import (
     MOVABLE,
     SchedulingError,
@@ -24,7 +24,7 @@ from hms.scheduling import (
     reschedule_appointment,
     slot_key,
 )
-from hms.visits import audit, change_status
+from hms.visits import audit, change_status, with_treatments
 from hms.web import arg_int, local_path, render, wants_fragment
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -130,8 +130,7 @@ def _actions(appt: Appointment) -> dict:
     own = current_user.role == "patient"
     treatments = []
     if current_user.role != "receptionist":
-        treatments = list(Treatment.select(Treatment, User).join(User)
-                          .where(Treatment.appointment == appt).order_by(Treatment.created_at))
+        [(_, treatments)] = with_treatments([appt])
         if treatments and current_user.role in ("doctor", "admin"):
             audit(current_user, "read treatments", appt.patient_id, "appointment", appt.id)
     return {"can_move": own and upcoming and appt.status in MOVABLE,

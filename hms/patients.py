@@ -10,7 +10,7 @@ from hms.auth import doctor_of, patient_for, patient_of, role_required
 from hms.clock import clinic_today
 from hms.exporting import recent_exports
 from hms.models import Appointment, Patient, page_of
-from hms.visits import audit, history
+from hms.visits import audit, history_page
 from hms.web import arg_int, render
 
 bp = Blueprint("patients", __name__)
@@ -41,6 +41,13 @@ def index():
                   q=q, page_no=page_no, more=more, today=clinic_today())
 
 
+def history_context(patient: Patient) -> dict:
+    """What a history page shows: one page of visits (newest first) and its pager."""
+    page_no = arg_int("page", 1)
+    visits, more = history_page(patient, page_no)
+    return {"visits": visits, "page_no": page_no, "more": more}
+
+
 @bp.get("/patients/<int:patient_id>")
 @role_required("doctor", "admin")
 def show(patient_id: int):
@@ -48,7 +55,7 @@ def show(patient_id: int):
     patient = patient_for(current_user, patient_id)
     audit(current_user, "read", patient, "history", patient.id)
     return render("patients/show.html", "patients/_history.html", patient=patient,
-                  visits=history(patient), today=clinic_today(), staff=True,
+                  **history_context(patient), today=clinic_today(), staff=True,
                   exports=recent_exports(current_user, patient))
 
 
@@ -58,5 +65,5 @@ def my_history():
     """The patient's own medical history: every visit and treatment, newest first."""
     patient = patient_of(current_user)
     return render("patients/mine.html", "patients/_history.html", patient=patient,
-                  visits=history(patient), today=clinic_today(), staff=False,
+                  **history_context(patient), today=clinic_today(), staff=False,
                   exports=recent_exports(current_user, patient))

@@ -21,6 +21,7 @@ from hms.models import (
     Patient,
     Treatment,
     User,
+    page_of,
 )
 from hms.scheduling import SchedulingError
 
@@ -176,14 +177,32 @@ def medicines(treatment: Treatment) -> list[dict]:
     return json.loads(treatment.medicines_json or "[]")
 
 
-def history(patient: Patient):
+HISTORY_PAGE = 20  # visits per page of a history on screen; downloads hold them all
+
+
+def history(patient: Patient) -> list[tuple[Appointment, list[Treatment]]]:
     """Every appointment of the patient, newest first, across doctors, with their treatments."""
-    appointments = list(
-        Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
-        .where(Appointment.patient == patient)
-        .order_by(Appointment.date.desc(), Appointment.time.desc()))
+    return with_treatments(list(_visits(patient)))
+
+
+def history_page(patient: Patient, page_no: int
+                 ) -> tuple[list[tuple[Appointment, list[Treatment]]], bool]:
+    """One page of the history (HISTORY_PAGE visits), and whether an older page follows."""
+    visits, more = page_of(_visits(patient), page_no, HISTORY_PAGE)
+    return with_treatments(visits), more
+
+
+def _visits(patient: Patient):
+    return (Appointment.select(Appointment, Doctor, Department).join(Doctor).join(Department)
+            .where(Appointment.patient == patient)
+            .order_by(Appointment.date.desc(), Appointment.time.desc()))
+
+
+def with_treatments(appointments: list[Appointment]
+                    ) -> list[tuple[Appointment, list[Treatment]]]:
+    """The appointments, each with its treatments (newest first), in two queries in all."""
     # Sorted here, not by SQL: an ORDER BY created_at tempts SQLite to walk that index over
-    # every treatment ever written instead of looking up this patient's visits.
+    # every treatment ever written instead of looking up these visits.
     treatments = sorted(Treatment.select(Treatment, User).join(User)
                         .where(Treatment.appointment.in_([a.id for a in appointments])),
                         key=lambda t: t.created_at, reverse=True)

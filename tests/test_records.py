@@ -56,7 +56,9 @@ def test_several_treatments_per_visit_each_with_author_and_time(client, auth, vi
     treatment_form(client, visit)
     treatment_form(client, visit, diagnosis="Asthma")
     assert Treatment.select().where(Treatment.appointment == visit.id).count() == 2
-    assert client.get(f"/appointments/{visit.id}").text.count("written by") == 2
+    page = client.get(f"/appointments/{visit.id}").text
+    assert page.count("written by Dr Ada One, ") == 2
+    assert client.get(f"/patients/{visit.patient_id}").text.count("written by Dr Ada One, ") == 2
 
 
 @pytest.mark.parametrize("fields, error, message", [
@@ -143,6 +145,24 @@ def test_my_patients_come_25_a_page_with_the_total(client, auth, people, visit):
     second = client.get("/patients/?page=2").text
     assert second.count("<tr><td>") == 5 and "Zed 28" in second and "Pat One" not in second
     assert "Next" not in second and 'href="/patients/?page=1"' in second
+
+
+def test_a_long_history_comes_20_visits_a_page_newest_first(client, auth, people, visit):
+    for n in range(1, 25):  # 25 visits in all, a day apart
+        Appointment.create(patient=visit.patient_id, doctor=visit.doctor_id, status="completed",
+                           date=visit.date - dt.timedelta(days=n), time=dt.time(9),
+                           reason=f"Visit {n:02d}")
+    auth.login("dr.one")
+    first = client.get(f"/patients/{visit.patient_id}").text
+    assert first.count("<article>") == 20 and "Cough" in first and "Visit 19" in first
+    assert "Visit 20" not in first and f'href="/patients/{visit.patient_id}?page=2"' in first
+    second = client.get(f"/patients/{visit.patient_id}?page=2").text
+    assert second.count("<article>") == 5 and "Visit 24" in second and "Next" not in second
+    auth.logout()
+    auth.login("pat.one")
+    assert client.get("/me/history").text.count("<article>") == 20
+    assert client.get("/me/history?page=2").text.count("<article>") == 5
+    assert client.get("/me/history.csv").text.count("Visit ") == 24  # downloads hold them all
 
 
 def test_history_across_doctors_for_a_doctor_who_saw_the_patient(client, auth, people, visit):
