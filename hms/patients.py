@@ -28,8 +28,10 @@ def index():
     seen = (Appointment.select(Appointment.patient, fn.MAX(Appointment.date).alias("last_date"),
                                fn.COUNT(Appointment.id).alias("visits"))
             .where(Appointment.doctor == me).group_by(Appointment.patient).alias("seen"))
-    patients = (Patient.select(Patient, seen.c.last_date, seen.c.visits)
-                .join(seen, on=(seen.c.patient_id == Patient.id)).order_by(Patient.full_name))
+    patients = (Patient.select(Patient, seen.c.last_date.alias("last_date"),
+                               seen.c.visits.alias("visits"))
+                .join(seen, on=(seen.c.patient_id == Patient.id)).order_by(Patient.full_name)
+                .objects())  # the two counts as attributes of each patient
     if q:
         match = Patient.matching(q)
         is_number = q.isascii() and q.isdigit() and len(q) < 10

@@ -141,6 +141,8 @@ def test_my_patients_come_25_a_page_with_the_total(client, auth, people, visit):
     first = client.get("/patients/").text
     assert "30 patients, page 1." in first and first.count("<tr><td>") == 25
     assert "Pat One" in first and "Zed 23" in first and "Zed 24" not in first  # by name
+    # Each row: number, name, age, phone, visits with this doctor, the latest visit's date.
+    assert f"<td>+44 2000 000000</td><td>1</td><td>{visit.date}</td>" in first
     assert 'href="/patients/?page=2"' in first
     second = client.get("/patients/?page=2").text
     assert second.count("<tr><td>") == 5 and "Zed 28" in second and "Pat One" not in second
