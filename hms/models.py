@@ -37,14 +37,19 @@ WAITING_STATUSES = ("booked", "checked_in")
 STATUSES = LIVE_STATUSES + FREEING_STATUSES
 
 
+def _literals(values: tuple[str, ...]) -> str:
+    """An SQL list of string literals: ('a', 'b')."""
+    return f"({', '.join(repr(v) for v in values)})"
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    return f"{column} IN {_literals(values)}"
 
 
 LIVE = SQL(_in("status", LIVE_STATUSES))
 # The live statuses as an SQL literal: SQLite uses the partial unique indexes below only for a
 # query whose WHERE names them as literals, and Peewee's `in_` of a tuple binds parameters.
-LIVE_LIST = SQL(f"({', '.join(repr(v) for v in LIVE_STATUSES)})")
+LIVE_LIST = SQL(_literals(LIVE_STATUSES))
 
 
 class BaseModel(Model):
@@ -288,6 +293,7 @@ class AppointmentTally(BaseModel):
 
     @classmethod
     def by_status(cls) -> dict[str, int]:
+        """Every status and how many appointments are in it now."""
         return dict(cls.select(cls.status, cls.appointments).tuples())
 
 

@@ -187,6 +187,27 @@ def test_history_is_404_for_a_doctor_who_never_saw_the_patient(client, auth, vis
     assert AuditLog.select().count() == 0
 
 
+def test_a_later_page_of_a_history_is_as_private_as_the_first(client, auth, visit):
+    auth.login("dr.two")  # never saw Pat One
+    assert client.get(f"/patients/{visit.patient_id}?page=2").status_code == 404
+    auth.logout()
+    auth.login("desk")
+    assert client.get(f"/patients/{visit.patient_id}?page=2").status_code == 403
+    assert client.get("/me/history?page=2").status_code == 403
+    assert AuditLog.select().count() == 0
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-3", "1e9", "²", "99999999999"])
+def test_odd_page_numbers_give_a_page_never_an_error(client, auth, visit, page):
+    auth.login("dr.one")
+    for url in (f"/patients/{visit.patient_id}?page={page}", f"/patients/?page={page}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    # Anything that is not a page number reads as the first page; a page past the end is empty.
+    first = client.get(f"/patients/{visit.patient_id}?page={page}").text
+    assert ("Cough" in first) == (page != "99999999999")
+
+
 @pytest.mark.parametrize("username, status", [("pat.one", 403), ("desk", 403), ("admin", 200)])
 def test_history_page_for_other_roles(client, auth, visit, username, status):
     auth.login(username)
