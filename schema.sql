@@ -23,6 +23,54 @@ CREATE UNIQUE INDEX IF NOT EXISTS "users_username" ON "users" ("username");
 CREATE UNIQUE INDEX IF NOT EXISTS "users_email" ON "users" ("email");
 CREATE INDEX IF NOT EXISTS "users_role_created_at" ON "users" ("role", "created_at");
 
+-- Search logins by any part of a username or e-mail (the admin's search): a trigram full-text
+-- index over users, like patient_search below.
+CREATE VIRTUAL TABLE IF NOT EXISTS "user_search" USING fts5 (
+    "username", "email", content="users", content_rowid="id", tokenize="trigram");
+CREATE TRIGGER IF NOT EXISTS "user_search_insert" AFTER INSERT ON "users" BEGIN
+    INSERT INTO "user_search" (rowid, "username", "email")
+    VALUES (new."id", new."username", new."email");
+END;
+CREATE TRIGGER IF NOT EXISTS "user_search_delete" AFTER DELETE ON "users" BEGIN
+    INSERT INTO "user_search" ("user_search", rowid, "username", "email")
+    VALUES ('delete', old."id", old."username", old."email");
+END;
+CREATE TRIGGER IF NOT EXISTS "user_search_update" AFTER UPDATE OF "username", "email"
+    ON "users" BEGIN
+    INSERT INTO "user_search" ("user_search", rowid, "username", "email")
+    VALUES ('delete', old."id", old."username", old."email");
+    INSERT INTO "user_search" (rowid, "username", "email")
+    VALUES (new."id", new."username", new."email");
+END;
+
+-- How many logins each role has, active and not, kept exact by triggers: the dashboard reads
+-- a row instead of counting a hundred thousand patients.
+CREATE TABLE IF NOT EXISTS "user_tally" (
+    "role"      VARCHAR(20) NOT NULL
+                CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),
+    "is_active" INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    "users"     INTEGER NOT NULL DEFAULT 0 CHECK (users >= 0),
+    PRIMARY KEY ("role", "is_active")
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO "user_tally" ("role", "is_active") VALUES ('admin', 0), ('admin', 1),
+    ('doctor', 0), ('doctor', 1), ('patient', 0), ('patient', 1), ('receptionist', 0),
+    ('receptionist', 1);
+CREATE TRIGGER IF NOT EXISTS "user_tally_insert" AFTER INSERT ON "users" BEGIN
+    UPDATE "user_tally" SET "users" = "users" + 1
+    WHERE "role" = new."role" AND "is_active" = new."is_active";
+END;
+CREATE TRIGGER IF NOT EXISTS "user_tally_update" AFTER UPDATE OF "role", "is_active" ON "users"
+    WHEN old."role" != new."role" OR old."is_active" != new."is_active" BEGIN
+    UPDATE "user_tally" SET "users" = "users" - 1
+    WHERE "role" = old."role" AND "is_active" = old."is_active";
+    UPDATE "user_tally" SET "users" = "users" + 1
+    WHERE "role" = new."role" AND "is_active" = new."is_active";
+END;
+CREATE TRIGGER IF NOT EXISTS "user_tally_delete" AFTER DELETE ON "users" BEGIN
+    UPDATE "user_tally" SET "users" = "users" - 1
+    WHERE "role" = old."role" AND "is_active" = old."is_active";
+END;
+
 CREATE TABLE IF NOT EXISTS "patient" (
     "id"                INTEGER NOT NULL PRIMARY KEY,   -- the patient number
     "user_id"           INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
@@ -159,6 +207,68 @@ END;
 CREATE TRIGGER IF NOT EXISTS "appointment_tally_delete" AFTER DELETE ON "appointment" BEGIN
     UPDATE "appointment_tally" SET "appointments" = "appointments" - 1
     WHERE "status" = old."status";
+END;
+
+-- Each doctor's appointments on each day, counted by status and kept exact by triggers in the
+-- same transaction as every change: analytics and the monthly reports add up a period's rows
+-- (a doctor-day each) instead of counting the appointments of the period. hms/db.py fills it
+-- once when it is first created on an existing database.
+CREATE TABLE IF NOT EXISTS "appointment_day" (
+    "date"        DATE NOT NULL,
+    "doctor_id"   INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "booked"      INTEGER NOT NULL DEFAULT 0 CHECK ("booked" >= 0),
+    "checked_in"  INTEGER NOT NULL DEFAULT 0 CHECK ("checked_in" >= 0),
+    "completed"   INTEGER NOT NULL DEFAULT 0 CHECK ("completed" >= 0),
+    "no_show"     INTEGER NOT NULL DEFAULT 0 CHECK ("no_show" >= 0),
+    "cancelled"   INTEGER NOT NULL DEFAULT 0 CHECK ("cancelled" >= 0),
+    "rescheduled" INTEGER NOT NULL DEFAULT 0 CHECK ("rescheduled" >= 0),
+    PRIMARY KEY ("date", "doctor_id")
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS "appointment_day_doctor_id_date"
+    ON "appointment_day" ("doctor_id", "date");
+CREATE TRIGGER IF NOT EXISTS "appointment_day_insert" AFTER INSERT ON "appointment" BEGIN
+    INSERT OR IGNORE INTO "appointment_day" ("date", "doctor_id")
+    VALUES (new."date", new."doctor_id");
+    UPDATE "appointment_day" SET
+        "booked" = "booked" + (new."status" = 'booked'),
+        "checked_in" = "checked_in" + (new."status" = 'checked_in'),
+        "completed" = "completed" + (new."status" = 'completed'),
+        "no_show" = "no_show" + (new."status" = 'no_show'),
+        "cancelled" = "cancelled" + (new."status" = 'cancelled'),
+        "rescheduled" = "rescheduled" + (new."status" = 'rescheduled')
+    WHERE "date" = new."date" AND "doctor_id" = new."doctor_id";
+END;
+CREATE TRIGGER IF NOT EXISTS "appointment_day_update" AFTER UPDATE OF "status", "date", "doctor_id"
+    ON "appointment" WHEN old."status" != new."status" OR old."date" != new."date"
+                          OR old."doctor_id" != new."doctor_id" BEGIN
+    UPDATE "appointment_day" SET
+        "booked" = "booked" - (old."status" = 'booked'),
+        "checked_in" = "checked_in" - (old."status" = 'checked_in'),
+        "completed" = "completed" - (old."status" = 'completed'),
+        "no_show" = "no_show" - (old."status" = 'no_show'),
+        "cancelled" = "cancelled" - (old."status" = 'cancelled'),
+        "rescheduled" = "rescheduled" - (old."status" = 'rescheduled')
+    WHERE "date" = old."date" AND "doctor_id" = old."doctor_id";
+    INSERT OR IGNORE INTO "appointment_day" ("date", "doctor_id")
+    VALUES (new."date", new."doctor_id");
+    UPDATE "appointment_day" SET
+        "booked" = "booked" + (new."status" = 'booked'),
+        "checked_in" = "checked_in" + (new."status" = 'checked_in'),
+        "completed" = "completed" + (new."status" = 'completed'),
+        "no_show" = "no_show" + (new."status" = 'no_show'),
+        "cancelled" = "cancelled" + (new."status" = 'cancelled'),
+        "rescheduled" = "rescheduled" + (new."status" = 'rescheduled')
+    WHERE "date" = new."date" AND "doctor_id" = new."doctor_id";
+END;
+CREATE TRIGGER IF NOT EXISTS "appointment_day_delete" AFTER DELETE ON "appointment" BEGIN
+    UPDATE "appointment_day" SET
+        "booked" = "booked" - (old."status" = 'booked'),
+        "checked_in" = "checked_in" - (old."status" = 'checked_in'),
+        "completed" = "completed" - (old."status" = 'completed'),
+        "no_show" = "no_show" - (old."status" = 'no_show'),
+        "cancelled" = "cancelled" - (old."status" = 'cancelled'),
+        "rescheduled" = "rescheduled" - (old."status" = 'rescheduled')
+    WHERE "date" = old."date" AND "doctor_id" = old."doctor_id";
 END;
 
 CREATE TABLE IF NOT EXISTS "treatment" (

@@ -39,6 +39,14 @@ BACKFILLS = {
     "patient_search": "INSERT INTO patient_search (patient_search) VALUES ('rebuild')",
     "appointment_tally": "UPDATE appointment_tally SET appointments = (SELECT count(*) FROM "
                          "appointment WHERE appointment.status = appointment_tally.status)",
+    "appointment_day": "INSERT INTO appointment_day SELECT date, doctor_id, "
+                       + ", ".join(f"sum(status = '{s}')" for s in (
+                           "booked", "checked_in", "completed", "no_show", "cancelled",
+                           "rescheduled"))
+                       + " FROM appointment GROUP BY date, doctor_id",
+    "user_search": "INSERT INTO user_search (user_search) VALUES ('rebuild')",
+    "user_tally": "UPDATE user_tally SET users = (SELECT count(*) FROM users WHERE users.role "
+                  "= user_tally.role AND users.is_active = user_tally.is_active)",
 }
 
 

@@ -11,6 +11,7 @@ from peewee import (
     BooleanField,
     CharField,
     Check,
+    CompositeKey,
     DateField,
     DateTimeField,
     FloatField,
@@ -81,6 +82,14 @@ class User(UserMixin, BaseModel):
         table_name = "users"
         indexes = ((("role", "created_at"), False),)  # new patients in a period
 
+    @classmethod
+    def ids_matching(cls, q: str):
+        """The ids of the logins whose username or e-mail contains q: through the trigram index
+        (UserSearch) from three characters on; shorter text is compared row by row."""
+        if len(q) < 3:
+            return cls.select(cls.id).where(cls.username.contains(q) | cls.email.contains(q))
+        return UserSearch.select(UserSearch.rowid).where(UserSearch.match(phrase(q)))
+
     @property
     def display_name(self) -> str:
         """The name to greet the user by: the profile's full name where there is one."""
@@ -95,6 +104,42 @@ class User(UserMixin, BaseModel):
         if self.role == "doctor":
             return Doctor.get_or_none(Doctor.user == self)
         return None
+
+
+class UserSearch(FTS5Model):
+    """A trigram full-text index over usernames and e-mails (kept current by schema.sql's
+    triggers): the admin's search finds a login without reading every user."""
+
+    rowid = RowIDField()  # the user's id
+    username = SearchField()
+    email = SearchField()
+
+    class Meta:
+        database = db
+        table_name = "user_search"
+        options = {"content": "users", "content_rowid": "id", "tokenize": "trigram"}
+
+
+class UserTally(BaseModel):
+    """How many logins each role has, active and not, kept exact by triggers (schema.sql)."""
+
+    role = CharField(max_length=20, constraints=[Check(_in("role", ROLES))])
+    is_active = IntegerField(constraints=[Check("is_active IN (0, 1)")])
+    users = IntegerField(default=0, constraints=[Check("users >= 0")])
+
+    class Meta:
+        primary_key = CompositeKey("role", "is_active")
+        without_rowid = True
+
+    @classmethod
+    def active(cls, role: str) -> int:
+        """How many active logins the role has."""
+        return cls.get(cls.role == role, cls.is_active == 1).users
+
+
+def phrase(q: str) -> str:
+    """q as one FTS5 phrase: matched as written, quotes and operators included."""
+    return '"' + q.replace('"', '""') + '"'
 
 
 class Patient(BaseModel):
@@ -134,9 +179,8 @@ class Patient(BaseModel):
         from three characters on; shorter text is compared row by row."""
         if len(q) < 3:
             return cls.full_name.contains(q) | cls.phone.contains(q)
-        phrase = '"' + q.replace('"', '""') + '"'
         return cls.id.in_(PatientSearch.select(PatientSearch.rowid)
-                          .where(PatientSearch.match(phrase)))
+                          .where(PatientSearch.match(phrase(q))))
 
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on a given day."""
@@ -297,6 +341,30 @@ class AppointmentTally(BaseModel):
         return dict(cls.select(cls.status, cls.appointments).tuples())
 
 
+class AppointmentDay(BaseModel):
+    """One doctor's appointments on one day, counted by status, kept exact by triggers
+    (schema.sql): what analytics and the monthly reports add up."""
+
+    date = DateField()
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    booked = IntegerField(default=0, constraints=[Check('"booked" >= 0')])
+    checked_in = IntegerField(default=0, constraints=[Check('"checked_in" >= 0')])
+    completed = IntegerField(default=0, constraints=[Check('"completed" >= 0')])
+    no_show = IntegerField(default=0, constraints=[Check('"no_show" >= 0')])
+    cancelled = IntegerField(default=0, constraints=[Check('"cancelled" >= 0')])
+    rescheduled = IntegerField(default=0, constraints=[Check('"rescheduled" >= 0')])
+
+    class Meta:
+        primary_key = CompositeKey("date", "doctor")
+        without_rowid = True
+        indexes = ((("doctor", "date"), False),)
+
+    @classmethod
+    def live(cls):
+        """The day's appointments that hold a slot: every status but the freeing ones."""
+        return cls.booked + cls.checked_in + cls.completed + cls.no_show
+
+
 class Treatment(BaseModel):
     """A doctor's record of one visit; several may be written for one appointment."""
 
@@ -397,6 +465,9 @@ MODELS = [
     WorkingHours,
     Appointment,
     AppointmentTally,
+    AppointmentDay,
+    UserSearch,
+    UserTally,
     Treatment,
     AuditLog,
     Reminder,

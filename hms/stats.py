@@ -2,7 +2,9 @@
 rates, and a doctor's activity over a week or a month.
 
 No Flask views here: the analytics pages, the PDF reports and the monthly mail share these.
-Everything is counted by the appointment's own (clinic wall-clock) date. "Appointments" are the
+Everything is counted by the appointment's own (clinic wall-clock) date, from the daily rollup
+(`AppointmentDay`, kept exact by triggers), so a period costs its doctor-days, not its
+appointments. "Appointments" are the
 live ones, those that held a slot: booked, checked in, completed and no-show. Cancelled and
 rescheduled appointments freed their slot; cancelled ones are counted on their own, and a
 rescheduled one is counted once, as the appointment that replaced it.
@@ -14,7 +16,7 @@ import calendar
 import datetime as dt
 import re
 
-from peewee import Case, fn
+from peewee import fn
 
 from hms.clock import clinic_instant
 from hms.models import (
@@ -22,6 +24,7 @@ from hms.models import (
     STATUSES,
     WAITING_STATUSES,
     Appointment,
+    AppointmentDay,
     Department,
     Doctor,
     Patient,
@@ -107,30 +110,27 @@ def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
 
 # --- counts -----------------------------------------------------------------------------------
 
-def _dated(first: dt.date, last: dt.date, doctor: Doctor | None = None):
-    """The condition 'dated within the period' (and one doctor's, when given)."""
-    condition = Appointment.date.between(first, last)
-    return condition & (Appointment.doctor == doctor) if doctor else condition
+def _days(first: dt.date, last: dt.date, doctor: Doctor | None = None):
+    """The condition 'a doctor-day of the rollup within the period' (one doctor's, when given)."""
+    condition = AppointmentDay.date.between(first, last)
+    return condition & (AppointmentDay.doctor == doctor) if doctor else condition
 
 
 def per_day(first: dt.date, last: dt.date, doctor: Doctor | None = None
             ) -> list[tuple[dt.date, int]]:
     """Appointments on each clinic day of the period, days without any included."""
     counts = dict(
-        Appointment.select(Appointment.date, fn.COUNT(Appointment.id))
-        .where(_dated(first, last, doctor), Appointment.is_live())
-        .group_by(Appointment.date).tuples()
+        AppointmentDay.select(AppointmentDay.date, fn.SUM(AppointmentDay.live()))
+        .where(_days(first, last, doctor)).group_by(AppointmentDay.date).tuples()
     )
     return [(day, counts.get(day, 0)) for day in days_of(first, last)]
 
 
 def status_counts(first: dt.date, last: dt.date, doctor: Doctor | None = None) -> dict[str, int]:
     """Every appointment of the period by its status, all statuses present (zero or not)."""
-    counts = dict(
-        Appointment.select(Appointment.status, fn.COUNT(Appointment.id))
-        .where(_dated(first, last, doctor)).group_by(Appointment.status).tuples()
-    )
-    return {status: counts.get(status, 0) for status in STATUSES}
+    sums = (AppointmentDay.select(*[fn.SUM(getattr(AppointmentDay, s)) for s in STATUSES])
+            .where(_days(first, last, doctor)).tuples().get())
+    return {status: n or 0 for status, n in zip(STATUSES, sums, strict=True)}
 
 
 def rates(statuses: dict[str, int]) -> dict[str, int | float | None]:
@@ -148,10 +148,8 @@ def rates(statuses: dict[str, int]) -> dict[str, int | float | None]:
 def department_counts(first: dt.date, last: dt.date) -> list[tuple[str, int]]:
     """Appointments per specialization (every department, busiest first)."""
     counts = dict(
-        Appointment.select(Department.id, fn.COUNT(Appointment.id))
-        .join(Doctor).join(Department)
-        .where(_dated(first, last), Appointment.is_live())
-        .group_by(Department.id).tuples()
+        AppointmentDay.select(Doctor.department, fn.SUM(AppointmentDay.live()))
+        .join(Doctor).where(_days(first, last)).group_by(Doctor.department).tuples()
     )
     pairs = [(d.name, counts.get(d.id, 0)) for d in Department.select().order_by(Department.name)]
     return sorted(pairs, key=lambda pair: -pair[1])
@@ -160,18 +158,16 @@ def department_counts(first: dt.date, last: dt.date) -> list[tuple[str, int]]:
 def busiest_doctors(first: dt.date, last: dt.date, limit: int = 10) -> list[dict]:
     """The doctors with the most appointments in the period, with how many they completed and
     how many patients did not come."""
-    appointments = fn.COUNT(Appointment.id)
-
-    def of(status: str):
-        return fn.SUM(Case(None, [(Appointment.status == status, 1)], 0))
-
+    appointments = fn.SUM(AppointmentDay.live())
     return list(
         Doctor.select(Doctor.full_name.alias("name"), Department.name.alias("department"),
-                      appointments.alias("appointments"), of("completed").alias("completed"),
-                      of("no_show").alias("no_show"))
-        .join(Appointment).switch(Doctor).join(Department)
-        .where(_dated(first, last), Appointment.is_live())
+                      appointments.alias("appointments"),
+                      fn.SUM(AppointmentDay.completed).alias("completed"),
+                      fn.SUM(AppointmentDay.no_show).alias("no_show"))
+        .join(AppointmentDay).switch(Doctor).join(Department)
+        .where(_days(first, last))
         .group_by(Doctor.id, Doctor.full_name, Department.name)
+        .having(appointments > 0)
         .order_by(appointments.desc(), Doctor.full_name).limit(limit).dicts()
     )
 

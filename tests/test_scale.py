@@ -35,6 +35,13 @@ HOT = [
     ("desk1", "/desk/patients?q=Grace", HX),
     ("desk1", "/desk/patients?q=7000000042", HX),
     ("desk1", "/desk/", {}),
+    ("admin", "/admin/", {}),
+    ("admin", "/admin/analytics", {}),
+    ("admin", "/admin/reports/monthly", {}),
+    ("dr.0001", "/doctor/stats", {}),
+    ("admin", "/admin/search?q=7000000042", HX),
+    ("admin", "/admin/search?q=patient.00004", HX),
+    ("admin", "/admin/search?q=Grace", HX),
 ]
 
 

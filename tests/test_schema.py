@@ -9,7 +9,7 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from hms.db import SCHEMA_PATH, SQLITE_PRAGMAS
-from hms.models import MODELS
+from hms.models import MODELS, STATUSES
 
 
 def _normalise(sql: str | None) -> str:
@@ -195,33 +195,102 @@ def test_the_status_tally_follows_every_insert_change_and_delete(clinic):
     assert tally() == counted()
 
 
+DAY_COUNTED = ("SELECT date, doctor_id, " + ", ".join(
+    f"sum(status = '{s}')" for s in STATUSES) + " FROM appointment GROUP BY date, doctor_id")
+
+
+def _day_rollup(database) -> list[tuple]:
+    """The rollup's rows that count something, beside what counting the appointments gives."""
+    columns = ", ".join(STATUSES)
+    rows = database.execute_sql(f"SELECT date, doctor_id, {columns} FROM appointment_day "
+                                f"WHERE {' + '.join(STATUSES)} > 0 ORDER BY 1, 2").fetchall()
+    return rows, database.execute_sql(DAY_COUNTED + " ORDER BY 1, 2").fetchall()
+
+
+def test_the_daily_rollup_follows_every_insert_move_change_and_delete(clinic):
+    def day(date: str, doctor: int) -> dict[str, int]:
+        row = clinic.execute_sql(f"SELECT {', '.join(STATUSES)} FROM appointment_day WHERE "
+                                 "date = ? AND doctor_id = ?", (date, doctor)).fetchone()
+        return {s: n for s, n in zip(STATUSES, row or (), strict=False) if n}
+
+    _insert(clinic, patient_id=1)
+    _insert(clinic, patient_id=2, time="09:30:00")
+    _insert(clinic, patient_id=1, time="10:00:00", status="cancelled")
+    assert day("2030-01-07", 1) == {"booked": 2, "cancelled": 1}
+    clinic.execute_sql("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
+    clinic.execute_sql("UPDATE appointment SET reason = 'x'")  # nothing counted changes
+    assert day("2030-01-07", 1) == {"booked": 1, "completed": 1, "cancelled": 1}
+    clinic.execute_sql("UPDATE appointment SET doctor_id = 2 WHERE time = '09:30:00'")
+    clinic.execute_sql("UPDATE appointment SET date = '2030-01-08', status = 'no_show' "
+                       "WHERE time = '09:00:00'")
+    assert day("2030-01-07", 1) == {"cancelled": 1}
+    assert day("2030-01-07", 2) == {"booked": 1} and day("2030-01-08", 1) == {"no_show": 1}
+    clinic.execute_sql("DELETE FROM appointment WHERE status = 'cancelled'")
+    assert day("2030-01-07", 1) == {}
+    with pytest.raises(IntegrityError):  # a failed write leaves the rollup as it was
+        _insert(clinic, patient_id=2, doctor_id=2, time="09:30:00")
+    rollup, counted = _day_rollup(clinic)
+    assert rollup == counted and len(counted) == 2
+
+
+def test_the_login_tally_and_search_follow_every_change(clinic):
+    def tally() -> dict[tuple[str, int], int]:
+        return {(r, a): n for r, a, n in clinic.execute_sql(
+            "SELECT role, is_active, users FROM user_tally").fetchall() if n}
+
+    def found(text: str) -> list[int]:
+        return [r[0] for r in clinic.execute_sql(
+            "SELECT rowid FROM user_search WHERE user_search MATCH ?", (f'"{text}"',))]
+
+    assert tally() == {("doctor", 1): 2, ("patient", 1): 2}
+    clinic.execute_sql("UPDATE users SET is_active = 0, email = 'grace@clinic.example' "
+                       "WHERE id = 3")
+    assert tally() == {("doctor", 1): 2, ("patient", 1): 1, ("patient", 0): 1}
+    assert found("e@clinic") == [3] and found("boss") == []
+    clinic.execute_sql("UPDATE users SET role = 'admin', username = 'the.boss' WHERE id = 4")
+    assert tally() == {("doctor", 1): 2, ("patient", 0): 1, ("admin", 1): 1}
+    assert found("boss") == [4]
+    clinic.execute_sql("DELETE FROM patient WHERE id = 1")
+    clinic.execute_sql("DELETE FROM users WHERE id = 3")
+    assert tally() == {("doctor", 1): 2, ("admin", 1): 1} and found("clinic") == []
+
+
 def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     """A database made before the search index and the tally existed gets them filled."""
     from hms.db import db, init_schema
 
     database = SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS)
     database.connection().executescript(SCHEMA_PATH.read_text())
-    for name in ("patient_search_insert", "appointment_tally_insert"):
-        database.execute_sql(f'DROP TRIGGER "{name}"')
-    database.execute_sql("DROP TABLE patient_search")
-    database.execute_sql("DROP TABLE appointment_tally")
+    derived = ("patient_search", "appointment_tally", "appointment_day", "user_search",
+               "user_tally")
+    for name in derived:
+        database.execute_sql(f'DROP TRIGGER "{name}_insert"')
+        database.execute_sql(f'DROP TABLE "{name}"')
     sql = database.execute_sql
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
     sql("INSERT INTO users (id, username, role, created_at) VALUES "
-        "(1, 'd', 'doctor', '2030-01-01'), (2, 'p', 'patient', '2030-01-01')")
+        "(1, 'doctor.a', 'doctor', '2030-01-01'), (2, 'grace.h', 'patient', '2030-01-01')")
     sql("INSERT INTO doctor (id, user_id, full_name, department_id) VALUES (1, 1, 'A', 1)")
     sql("INSERT INTO patient (id, user_id, full_name, gender, dob) VALUES "
         "(1, 2, 'Grace Hopper', 'female', '1980-01-01')")
     _insert(database)
     database.close()
     db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
+    def filled() -> None:
+        with db.connection_context():
+            sql = db.execute_sql
+            assert sql("SELECT rowid FROM patient_search WHERE patient_search MATCH "
+                       "'\"hopp\"'").fetchall() == [(1,)]
+            assert sql("SELECT rowid FROM user_search WHERE user_search MATCH '\"ace.h\"'"
+                       ).fetchall() == [(2,)]
+            assert sql("SELECT appointments FROM appointment_tally WHERE status = "
+                       "'booked'").fetchone() == (1,)
+            assert sql("SELECT role, users FROM user_tally WHERE is_active AND users"
+                       ).fetchall() == [("doctor", 1), ("patient", 1)]
+            rollup, counted = _day_rollup(db)
+            assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
+
     init_schema()
-    with db.connection_context():
-        assert db.execute_sql("SELECT rowid FROM patient_search WHERE patient_search MATCH "
-                              "'\"hopp\"'").fetchall() == [(1,)]
-        assert db.execute_sql("SELECT appointments FROM appointment_tally WHERE status = "
-                              "'booked'").fetchone() == (1,)
+    filled()
     init_schema()  # again: nothing doubles
-    with db.connection_context():
-        assert db.execute_sql("SELECT appointments FROM appointment_tally WHERE status = "
-                              "'booked'").fetchone() == (1,)
+    filled()
