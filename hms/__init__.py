@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from hms import (
         admin,
         appointments,
+        audit,
         auth,
         availability,
         cache,
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     db.init_app(app)
+    audit.init_app(app)
     cache.init_app(app)
     import tasks
 

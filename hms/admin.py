@@ -14,6 +14,7 @@ from hms.accounts import (
     register_walk_in,
     set_active,
 )
+from hms.audit import audit, audit_read
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
 from hms.clock import clinic_now, clinic_today
@@ -47,7 +48,6 @@ from hms.scheduling import (
     parse_day,
     reschedule_appointment,
 )
-from hms.visits import audit
 from hms.web import arg_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -292,7 +292,7 @@ def _save_patient(patient: Patient, form: AdminPatientForm) -> None:
 def patient(patient_id: int):
     """One patient's details and login, and their history (the read is audited)."""
     patient = _patient_or_404(patient_id)
-    audit(current_user, "read", patient, "history", patient.id)
+    audit_read(current_user, "read", patient, "history", patient.id)
     return render("admin/patient.html", "admin/_patient.html", patient=patient,
                   today=clinic_today(), **history_context(patient), staff=True,
                   exports=recent_exports(current_user, patient),

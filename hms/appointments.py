@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from hms.audit import audit_read
 from hms.auth import appointment_for, doctor_of, patient_of, role_required
 from hms.clock import clinic_now, clinic_today
 from hms.doctors import bookable_doctor, picked_day, picker
@@ -24,7 +25,7 @@ from hms.scheduling import (
     reschedule_appointment,
     slot_key,
 )
-from hms.visits import audit, change_status, with_treatments
+from hms.visits import change_status, with_treatments
 from hms.web import arg_int, local_path, render, wants_fragment
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -132,7 +133,7 @@ def _actions(appt: Appointment) -> dict:
     if current_user.role != "receptionist":
         [(_, treatments)] = with_treatments([appt])
         if treatments and current_user.role in ("doctor", "admin"):
-            audit(current_user, "read treatments", appt.patient_id, "appointment", appt.id)
+            audit_read(current_user, "read treatments", appt.patient_id, "appointment", appt.id)
     return {"can_move": own and upcoming and appt.status in MOVABLE,
             "can_cancel": own and upcoming and appt.status in MOVABLE,
             "treatments": treatments, "today": clinic_today()}

@@ -9,11 +9,12 @@ from redis import RedisError
 
 import tasks
 from hms import exporting
+from hms.audit import audit, audit_read
 from hms.auth import patient_for, patient_of, role_required
 from hms.clock import clinic_today
 from hms.models import ExportJob, Patient, User
 from hms.pdf import pdf_response, render_pdf
-from hms.visits import audit, history
+from hms.visits import history
 from hms.web import private_download, render, wants_fragment
 
 bp = Blueprint("exports", __name__)
@@ -88,7 +89,7 @@ def my_history_pdf():
 def history_csv(patient_id: int):
     """A patient's history as a CSV file, for a doctor who has or had them, or an admin."""
     patient = patient_for(current_user, patient_id)
-    audit(current_user, "export:csv", patient, "history", patient.id)
+    audit_read(current_user, "export:csv", patient, "history", patient.id)
     return _history_csv(patient)
 
 
@@ -97,7 +98,7 @@ def history_csv(patient_id: int):
 def history_pdf(patient_id: int):
     """A patient's history as a PDF, for a doctor who has or had them, or an admin."""
     patient = patient_for(current_user, patient_id)
-    audit(current_user, "export:pdf", patient, "history", patient.id)
+    audit_read(current_user, "export:pdf", patient, "history", patient.id)
     return _history_pdf(patient)
 
 

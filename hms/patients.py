@@ -6,11 +6,12 @@ from flask import Blueprint, request
 from flask_login import current_user
 from peewee import fn
 
+from hms.audit import audit_read
 from hms.auth import doctor_of, patient_for, patient_of, role_required
 from hms.clock import clinic_today
 from hms.exporting import recent_exports
 from hms.models import Appointment, Patient, page_of
-from hms.visits import audit, history_page
+from hms.visits import history_page
 from hms.web import arg_int, render
 
 bp = Blueprint("patients", __name__)
@@ -55,7 +56,7 @@ def history_context(patient: Patient) -> dict:
 def show(patient_id: int):
     """A patient's full history across doctors, for a doctor who has or had them as a patient."""
     patient = patient_for(current_user, patient_id)
-    audit(current_user, "read", patient, "history", patient.id)
+    audit_read(current_user, "read", patient, "history", patient.id)
     return render("patients/show.html", "patients/_history.html", patient=patient,
                   **history_context(patient), today=clinic_today(), staff=True,
                   exports=recent_exports(current_user, patient))

@@ -6,10 +6,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from hms import cache
+from hms.audit import audit
 from hms.auth import doctor_of, patient_of, role_required
 from hms.db import db
 from hms.forms import DoctorProfileForm, PatientProfileForm
-from hms.visits import audit
 from hms.web import render
 
 bp = Blueprint("profiles", __name__)

@@ -1,5 +1,5 @@
-"""The clinical rules: an appointment's status changes at the visit, treatment records, and the
-audit trail of who read or changed which patient's record. No Flask views here."""
+"""The clinical rules: an appointment's status changes at the visit and treatment records, each
+audited (hms/audit.py). No Flask views here."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from flask_login import current_user
 
 from hms import cache
+from hms.audit import audit
 from hms.clock import clinic_now, utc_now
 from hms.db import db, write_transaction
 from hms.models import (
     VISIT_TYPES,
     Appointment,
-    AuditLog,
     Department,
     Doctor,
     Patient,
@@ -36,13 +36,6 @@ RESULT = {"check_in": "checked_in", "complete": "completed", "no_show": "no_show
           "cancel": "cancelled"}
 # Only the visit's own doctor writes its treatments, once the patient has arrived.
 TREATABLE = ("checked_in", "completed")
-
-
-def audit(user: User, action: str, patient: Patient | int | None, object_type: str,
-          object_id: int | None = None) -> None:
-    """Write who did what to which patient's record; the admin's audit screen reads it."""
-    AuditLog.create(user=user, action=action, patient=patient, object_type=object_type,
-                    object_id=object_id)
 
 
 def _timing_refusal(action: str, appt: Appointment, now: dt.datetime) -> str | None:

@@ -1,0 +1,67 @@
+"""The audit trail of reads: appended in group commits after the page is built, never lost, and
+a read whose entry cannot be written is refused rather than shown unrecorded."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from hms import audit
+from hms.models import AuditLog
+from racing import Browser
+
+READERS = 6
+
+
+def test_reads_waiting_for_the_write_lock_go_in_together_and_none_is_lost(app, people,
+                                                                          live_server):
+    patient = people.patient("pat.one")
+    sessions = [Browser(live_server) for _ in range(READERS)]
+    for session in sessions:
+        session.log_in("admin")
+    # Another writer (a booking, say) holds SQLite's write lock while the reads arrive.
+    writer = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    statuses: list[int] = []
+
+    def read(session: Browser) -> None:
+        statuses.append(session.get(f"/admin/patients/{patient.id}").status)
+
+    threads = [threading.Thread(target=read, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(audit._queue) < READERS - 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # one request is writing (and waiting); the rest queue behind it
+    queued = len(audit._queue)
+    writer.execute("COMMIT")
+    writer.close()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert queued == READERS - 1  # they will go in one transaction, not one each
+    assert statuses == [200] * READERS
+    reads = AuditLog.select().where(AuditLog.action == "read", AuditLog.patient == patient)
+    assert reads.count() == READERS
+
+
+def test_a_read_that_cannot_be_recorded_is_refused(app, people, client, auth):
+    patient = people.patient("pat.one")
+    auth.login("admin")
+    with sqlite3.connect(app.config["DATABASE"]) as con:  # the audit log refuses every row
+        con.execute("CREATE TRIGGER refuse BEFORE INSERT ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    page = client.get(f"/admin/patients/{patient.id}")
+    assert page.status_code == 503 and "Pat One" not in page.text
+    assert "could not be opened" in page.text and audit._queue == []
+    with sqlite3.connect(app.config["DATABASE"]) as con:
+        con.execute("DROP TRIGGER refuse")
+    page = client.get(f"/admin/patients/{patient.id}")
+    assert page.status_code == 200 and "Pat One" in page.text
+    assert AuditLog.select().where(AuditLog.action == "read").count() == 1
+
+
+def test_a_refused_read_is_not_recorded(app, people, client, auth):
+    auth.login("dr.two")  # not Pat One's doctor
+    assert client.get(f"/patients/{people.patient('pat.one').id}").status_code == 404
+    assert AuditLog.select().count() == 0
