@@ -334,7 +334,7 @@ CREATE TABLE IF NOT EXISTS "report_send" (
 CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
 
--- A background export of a patient's history; the file lives in the instance folder under an
+-- A background export of a patient's history (a CSV or a PDF); the file lives in the instance folder under an
 -- unguessable name and is downloadable by its owner only, until it expires.
 CREATE TABLE IF NOT EXISTS "export_job" (
     "id"          INTEGER NOT NULL PRIMARY KEY,
@@ -347,7 +347,8 @@ CREATE TABLE IF NOT EXISTS "export_job" (
     "error"       TEXT,
     "created_at"  DATETIME NOT NULL,
     "finished_at" DATETIME,
-    "expires_at"  DATETIME NOT NULL
+    "expires_at"  DATETIME NOT NULL,
+    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))
 );
 CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
 CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");

@@ -50,6 +50,13 @@ BACKFILLS = {
 }
 
 
+# Columns added to a table after its first release: SQLite's CREATE TABLE IF NOT EXISTS leaves
+# an older table as it was, so init adds each missing one (with its default and CHECK).
+ADDED_COLUMNS = {
+    ("export_job", "kind"): "VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))",
+}
+
+
 def init_schema() -> None:
     """Apply schema.sql; every statement is IF NOT EXISTS, so running it twice is harmless.
     Then gather the planner's statistics, which a new index needs."""
@@ -58,6 +65,9 @@ def init_schema() -> None:
         if isinstance(db.obj, SqliteDatabase):
             new = [t for t in BACKFILLS if t not in db.get_tables()]
             db.connection().executescript(sql)
+            for (table, column), definition in ADDED_COLUMNS.items():
+                if column not in {c.name for c in db.get_columns(table)}:
+                    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
             for table in new:  # created just now, on a database that may hold rows already
                 db.execute_sql(BACKFILLS[table])
         else:

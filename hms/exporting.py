@@ -1,9 +1,11 @@
 """Exports of a patient's history: the CSV rows, background export jobs and their files, and
 their expiry. No Flask views here; the views (hms/exports.py) and the worker (tasks.py) share it.
 
-A background export is written to `<instance>/exports/<token>.csv.part` and renamed to
-`<token>.csv` only once complete, so a download never sees half a file. The token is random
-(secrets.token_urlsafe), so a file's name says nothing about whose history it holds.
+A background export (a CSV, or a PDF: laying out a long history takes WeasyPrint seconds, which
+belong in the worker, not in a request) is written to `<instance>/exports/<token>.<kind>.part`
+and renamed to `<token>.<kind>` only once complete, so a download never sees half a file. The
+token is random (secrets.token_urlsafe), so a file's name says nothing about whose history it
+holds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from flask import current_app
@@ -39,7 +41,7 @@ PROGRESS_STEPS = 20
 # A .part file nobody has written for this long belongs to a worker that died mid-export; a
 # finished file no job names (its job deleted with its owner) is removed after the same wait.
 ORPHAN_AGE = dt.timedelta(hours=1)
-FILE_NAME = re.compile(r"[A-Za-z0-9_-]{20,60}\.csv")
+FILE_NAME = re.compile(r"[A-Za-z0-9_-]{20,60}\.(csv|pdf)")
 
 
 def safe_cell(value: object) -> str:
@@ -65,12 +67,17 @@ def visit_rows(appt: Appointment, treatments: list[Treatment]) -> Iterator[list[
         yield [safe_cell(cell) for cell in visit + clinical]
 
 
-def write_csv(out, visits: Iterable[tuple[Appointment, list[Treatment]]]) -> None:
-    """Write the header and every visit's rows to an open text file (newline='')."""
+def write_csv(out, visits: list[tuple[Appointment, list[Treatment]]],
+              progress: Callable[[int], None] | None = None) -> None:
+    """Write the header and every visit's rows to an open text file (newline=''), telling
+    `progress` the percentage done about PROGRESS_STEPS times along the way."""
     writer = csv.writer(out)
     writer.writerow(HEADER)
-    for appt, treatments in visits:
+    every = max(1, len(visits) // PROGRESS_STEPS)
+    for n, (appt, treatments) in enumerate(visits, 1):
         writer.writerows(visit_rows(appt, treatments))
+        if progress and n % every == 0 and n < len(visits):
+            progress(min(99, n * 100 // len(visits)))
 
 
 def history_csv(patient: Patient) -> bytes:
@@ -92,11 +99,12 @@ def export_folder() -> Path:
     return Path(current_app.instance_path) / "exports"
 
 
-def start_export(owner: User, patient: Patient) -> ExportJob:
-    """Record a queued export of the patient's history for its owner, kept EXPORT_DAYS days."""
+def start_export(owner: User, patient: Patient, kind: str = "csv") -> ExportJob:
+    """Record a queued export (CSV or PDF) of the patient's history for its owner, kept
+    EXPORT_DAYS days."""
     now = utc_now()
     days = current_app.config["EXPORT_DAYS"]
-    return ExportJob.create(owner=owner, patient=patient, created_at=now,
+    return ExportJob.create(owner=owner, patient=patient, kind=kind, created_at=now,
                             expires_at=now + dt.timedelta(days=days))
 
 
@@ -147,8 +155,15 @@ def mark_failed(job_id: int, error: str) -> None:
     _set(job_id, status="failed", error=error[:500], finished_at=utc_now())
 
 
+def history_pdf(patient: Patient, today: dt.date) -> bytes:
+    """The patient's whole history as a PDF, from the same fragment as the history page."""
+    from hms.pdf import render_pdf  # WeasyPrint loads slowly: only where a PDF is made
+
+    return render_pdf("pdf/history.html", patient=patient, visits=history(patient), today=today)
+
+
 def run_export(job_id: int) -> str:
-    """Write a queued job's CSV with progress, rename it into place, and mark the job done;
+    """Write a queued job's file with progress, rename it into place, and mark the job done;
     on any failure remove the partial file and mark the job failed with the error. A job that
     is not queued (already run, or claimed by another worker) is left alone."""
     claimed = (ExportJob.update(status="running", progress=0)
@@ -157,27 +172,27 @@ def run_export(job_id: int) -> str:
         return "skipped"
     folder = export_folder()
     token = secrets.token_urlsafe(24)
-    part, final = folder / f"{token}.csv.part", folder / f"{token}.csv"
+    part = final = None
     try:
         job = ExportJob.get_by_id(job_id)
-        visits = history(job.patient)
-        every = max(1, len(visits) // PROGRESS_STEPS)
+        part, final = folder / f"{token}.{job.kind}.part", folder / f"{token}.{job.kind}"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Readable by the app's own user only, like the database: it is a medical record.
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with open(fd, "w", encoding=ENCODING, newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADER)
-            for n, (appt, treatments) in enumerate(visits, 1):
-                writer.writerows(visit_rows(appt, treatments))
-                if n % every == 0 and n < len(visits):
-                    _set(job_id, progress=min(99, n * 100 // len(visits)))
+        if job.kind == "pdf":
+            with open(fd, "wb") as out:
+                out.write(history_pdf(job.patient, to_clinic(job.created_at).date()))
+        else:
+            with open(fd, "w", encoding=ENCODING, newline="") as out:
+                write_csv(out, history(job.patient),
+                          lambda percent: _set(job_id, progress=percent))
         part.replace(final)
         _set(job_id, status="done", progress=100, filename=final.name, finished_at=utc_now())
     except Exception as error:  # the job must end failed, never stay "running"
         log.exception("Export %s failed", job_id)
-        part.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
+        for path in (part, final):
+            if path:
+                path.unlink(missing_ok=True)
         mark_failed(job_id, f"{type(error).__name__}: {error}")
         return "failed"
     return "done"
@@ -199,7 +214,7 @@ def remove_expired(now: dt.datetime | None = None) -> int:
                 .where(ExportJob.status == "done", ExportJob.filename.is_null(False)).tuples()}
         cutoff = (now - ORPHAN_AGE).replace(tzinfo=dt.UTC).timestamp()
         for path in folder.iterdir():
-            if path.name not in kept and path.suffix in (".part", ".csv") \
+            if path.name not in kept and path.suffix in (".part", ".csv", ".pdf") \
                     and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
     return len(expired)

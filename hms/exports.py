@@ -1,5 +1,5 @@
-"""Downloads of a patient's history: CSV and PDF at once, and background CSV exports with a
-progress widget. The export logic itself lives in hms/exporting.py."""
+"""Downloads of a patient's history: CSV and PDF at once, and background CSV and PDF exports
+with a progress widget. The export logic itself lives in hms/exporting.py."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from hms import exporting
 from hms.audit import audit, audit_read
 from hms.auth import patient_for, patient_of, role_required
 from hms.clock import clinic_today
-from hms.models import ExportJob, Patient, User
-from hms.pdf import pdf_response, render_pdf
-from hms.visits import history
+from hms.models import EXPORT_KINDS, ExportJob, Patient, User
+from hms.pdf import pdf_response
 from hms.web import private_download, render, wants_fragment
 
 bp = Blueprint("exports", __name__)
@@ -23,9 +22,12 @@ EXPIRED = ("This export has expired and its file has been removed. "
            "Start a new export from the history page.")
 
 
+MIMETYPES = {"csv": "text/csv", "pdf": "application/pdf"}
+
+
 def _csv_response(data: bytes, filename: str) -> Response:
     """A CSV download that no cache keeps: it is a medical record."""
-    return private_download(data, filename, "text/csv")
+    return private_download(data, filename, MIMETYPES["csv"])
 
 
 def _history_csv(patient: Patient) -> Response:
@@ -37,8 +39,8 @@ def _history_csv(patient: Patient) -> Response:
 def _history_pdf(patient: Patient) -> Response:
     """The patient's history as a PDF, from the same fragment as the history page."""
     today = clinic_today()
-    data = render_pdf("pdf/history.html", patient=patient, visits=history(patient), today=today)
-    return pdf_response(data, exporting.download_name(patient, today, "pdf"))
+    return pdf_response(exporting.history_pdf(patient, today),
+                        exporting.download_name(patient, today, "pdf"))
 
 
 def export_for(user: User, job_id: int) -> ExportJob:
@@ -105,9 +107,13 @@ def history_pdf(patient_id: int):
 @bp.post("/exports")
 @role_required("patient", "doctor", "admin")
 def start():
-    """Start a background CSV export: htmx gets the progress widget, a plain form the job page."""
+    """Start a background export (`kind`: csv, the default, or pdf): htmx gets the progress
+    widget, a plain form the job page."""
+    kind = request.form.get("kind", "csv")
+    if kind not in EXPORT_KINDS:
+        abort(400, "Choose a CSV or a PDF export.")
     patient = _patient_to_export(current_user)
-    job = exporting.start_export(current_user, patient)
+    job = exporting.start_export(current_user, patient, kind)
     if current_user.role != "patient":
         audit(current_user, "export:job", patient, "export_job", job.id)
     try:
@@ -136,5 +142,5 @@ def download(job_id: int):
     path = exporting.file_of(job)
     if path is None:
         abort(404)
-    return _csv_response(path.read_bytes(),
-                         exporting.download_name(job.patient, job.created_at.date(), "csv"))
+    name = exporting.download_name(job.patient, job.created_at.date(), job.kind)
+    return private_download(path.read_bytes(), name, MIMETYPES[job.kind])

@@ -437,6 +437,7 @@ class ReportSend(SendRecord):
 
 
 EXPORT_STATUSES = ("queued", "running", "done", "failed", "expired")
+EXPORT_KINDS = ("csv", "pdf")
 
 
 class ExportJob(BaseModel):
@@ -453,6 +454,7 @@ class ExportJob(BaseModel):
     created_at = DateTimeField(default=utc_now)
     finished_at = DateTimeField(null=True)
     expires_at = DateTimeField(index=True)
+    kind = CharField(max_length=3, default="csv", constraints=[Check(_in("kind", EXPORT_KINDS))])
 
 
 MODELS = [

@@ -280,6 +280,46 @@ def test_background_export_writes_the_file_then_marks_the_job_done(client, auth,
     assert download.data == path.read_bytes()
 
 
+def test_a_pdf_is_prepared_in_the_background_and_downloaded(client, auth, records,
+                                                            worker_app):
+    patient = records.patient("pat.one")
+    auth.login("pat.one")
+    response = start_export(client, {"kind": "pdf"})
+    job = ExportJob.get()
+    assert response.status_code == 303 and (job.kind, job.status) == ("pdf", "done")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}\.pdf", job.filename)
+    assert export_files(worker_app) == [job.filename]
+    page = client.get(f"/exports/{job.id}").text
+    assert "Your PDF export of Pat One" in page and "Download the prepared PDF" in page
+    download = client.get(f"/exports/{job.id}/download")
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert re.fullmatch(rf'attachment; filename="hms-history-{patient.id}-[\d-]+\.pdf"',
+                        download.headers["Content-Disposition"])
+    text = pdf_text(download.data)
+    assert "Medical history: Pat One" in text and "Bronchitis" in text
+    assert "Amoxicillin 500 mg, 3x daily, 7 days; Paracetamol 1 g, as needed, 5 days" in text
+    assert "Migraine" not in text  # Pat Two's
+
+
+def test_an_unknown_export_kind_is_refused(client, auth, records, worker_app):
+    auth.login("pat.one")
+    response = start_export(client, {"kind": "xls"})
+    assert response.status_code == 400  # only a hand-made request sends another kind
+    assert ExportJob.select().count() == 0
+
+
+def test_a_long_history_offers_its_pdf_from_the_background(client, auth, records):
+    for n in range(20):  # 23 visits: more than a page of the history
+        visit(records, "pat.one", "dr.two", dt.date(2024, 1, 1) + dt.timedelta(days=n),
+              dt.time(9), "completed", "Check-up")
+    auth.login("pat.one")
+    page = client.get("/me/history").text
+    assert 'href="/me/history.pdf"' not in page and 'href="/me/history.csv" download' in page
+    assert 'name="kind" value="pdf">Prepare the PDF' in page
+    assert 'name="kind" value="csv">Prepare a CSV export' in page
+    assert client.get("/me/history.pdf").status_code == 200  # the address still answers
+
+
 def test_doctor_exports_a_patient_they_see(client, auth, records, worker_app):
     patient = records.patient("pat.one")
     auth.login("dr.one")
