@@ -18,7 +18,7 @@ import threading
 from flask import Flask, Response, g
 
 from hms.clock import utc_now
-from hms.db import db
+from hms.db import write_transaction
 from hms.models import AuditLog, Patient, User
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def append(entries: list[_Waiting]) -> None:
                 batch = _queue[:]
                 _queue.clear()
             try:
-                with db.atomic():
+                with write_transaction():
                     AuditLog.insert_many([e.row for e in batch]).execute()
                 error = None
             except Exception as exc:  # noqa: BLE001 - every waiting reader must hear of it

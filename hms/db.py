@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -103,9 +107,45 @@ def init_app(app: Flask) -> None:
             db.close()
 
 
+# SQLite lets one writer at a time in, and makes the others wait in its busy handler, which
+# polls in sleeps of up to 100 ms: under load a waiting writer wakes long after the lock is
+# free (bookings at 8 clients: p99 1.3 s). So HMS's writers of one database file first queue
+# for an flock on a file beside it ("<database>-writers"): the kernel wakes the next one the
+# moment the lock is released, in every process and thread alike, and frees it if its holder
+# dies. SQLite's own lock and busy timeout stay the guarantee; the flock only orders the queue.
+_writer = threading.local()
+
+
+def _writers_lock() -> int | None:
+    """This thread's descriptor of the database's writers' lock file (None: no file)."""
+    path = db.obj.database
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    fds = getattr(_writer, "fds", None)
+    if fds is None:
+        fds = _writer.fds = {}
+    if path not in fds:
+        fds[path] = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    return fds[path]
+
+
+@contextmanager
 def write_transaction():
     """A transaction that takes the write lock at once (SQLite's BEGIN IMMEDIATE), so that the
-    checks a booking makes and the row it writes cannot interleave with another writer."""
-    if isinstance(db.obj, SqliteDatabase):
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
+    checks a booking makes and the row it writes cannot interleave with another writer; on
+    SQLite, after its turn in the writers' queue. Nested, it is a savepoint."""
+    if not isinstance(db.obj, SqliteDatabase):
+        with db.atomic():
+            yield
+        return
+    fd = None if getattr(_writer, "depth", 0) else _writers_lock()
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    _writer.depth = getattr(_writer, "depth", 0) + 1
+    try:
+        with db.atomic("IMMEDIATE"):
+            yield
+    finally:
+        _writer.depth -= 1
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
