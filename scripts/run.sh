@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run HMS with demo data: Redis (private, loopback), a Huey worker and the web
-# server on http://127.0.0.1:5000. Safe to run again. Ctrl-C stops everything it started.
+# server (gunicorn) on http://127.0.0.1:5000. Safe to run again. Ctrl-C stops everything it
+# started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,6 @@ huey_consumer tasks.huey -w 2 -k thread &
 pids+=($!)
 
 echo "==> HMS is at http://127.0.0.1:$port/ (Ctrl-C to stop)"
-hms run --host 127.0.0.1 --port "$port" --no-reload &
+HMS_BIND="${HMS_BIND:-127.0.0.1:$port}" gunicorn -c python:hms.gunicorn_conf hms.wsgi:app &
 pids+=($!)
 wait -n "${pids[@]}"

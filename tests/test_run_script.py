@@ -53,6 +53,11 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> str:
     pytest.fail(f"{url} did not answer in {seconds} s")
 
 
+def _server_header(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.headers.get("Server", "")
+
+
 def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path):
     web, redis_port = free_port(), free_port()
     # The real script on the machine's real clock: it starts redis-server, which cannot run
@@ -73,7 +78,8 @@ def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_pat
         assert "Log in" in _wait_for(f"http://127.0.0.1:{web}/login", proc)
         running = " | ".join(_started_by(tmp_path).values())
         assert "huey_consumer tasks.huey" in running, "the Huey worker is not running"
-        assert "hms run" in running
+        assert "gunicorn -c python:hms.gunicorn_conf hms.wsgi:app" in running
+        assert "gunicorn" in _server_header(f"http://127.0.0.1:{web}/login")
         assert _listening(redis_port)  # Redis rewrites its title and environment: ask its port
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
