@@ -27,7 +27,6 @@ from hms.models import (
     AppointmentDay,
     Department,
     Doctor,
-    Patient,
     Treatment,
     User,
 )
@@ -116,21 +115,26 @@ def _days(first: dt.date, last: dt.date, doctor: Doctor | None = None):
     return condition & (AppointmentDay.doctor == doctor) if doctor else condition
 
 
-def per_day(first: dt.date, last: dt.date, doctor: Doctor | None = None
+def daily_statuses(first: dt.date, last: dt.date, doctor: Doctor | None = None
+                   ) -> dict[dt.date, dict[str, int]]:
+    """Each day of the period that has appointments, with its count in every status: one read
+    of the rollup, from which both the per-day and the by-status figures come."""
+    sums = [fn.SUM(getattr(AppointmentDay, s)) for s in STATUSES]
+    rows = (AppointmentDay.select(AppointmentDay.date, *sums)
+            .where(_days(first, last, doctor)).group_by(AppointmentDay.date).tuples())
+    return {day: dict(zip(STATUSES, counts, strict=True)) for day, *counts in rows}
+
+
+def per_day(first: dt.date, last: dt.date, daily: dict[dt.date, dict[str, int]]
             ) -> list[tuple[dt.date, int]]:
     """Appointments on each clinic day of the period, days without any included."""
-    counts = dict(
-        AppointmentDay.select(AppointmentDay.date, fn.SUM(AppointmentDay.live()))
-        .where(_days(first, last, doctor)).group_by(AppointmentDay.date).tuples()
-    )
-    return [(day, counts.get(day, 0)) for day in days_of(first, last)]
+    return [(day, sum(daily[day][s] for s in LIVE_STATUSES) if day in daily else 0)
+            for day in days_of(first, last)]
 
 
-def status_counts(first: dt.date, last: dt.date, doctor: Doctor | None = None) -> dict[str, int]:
+def status_counts(daily: dict[dt.date, dict[str, int]]) -> dict[str, int]:
     """Every appointment of the period by its status, all statuses present (zero or not)."""
-    sums = (AppointmentDay.select(*[fn.SUM(getattr(AppointmentDay, s)) for s in STATUSES])
-            .where(_days(first, last, doctor)).tuples().get())
-    return {status: n or 0 for status, n in zip(STATUSES, sums, strict=True)}
+    return {status: sum(day[status] for day in daily.values()) for status in STATUSES}
 
 
 def rates(statuses: dict[str, int]) -> dict[str, int | float | None]:
@@ -145,31 +149,38 @@ def rates(statuses: dict[str, int]) -> dict[str, int | float | None]:
             "no_show": share("no_show"), "cancellation": share("cancelled")}
 
 
-def department_counts(first: dt.date, last: dt.date) -> list[tuple[str, int]]:
+def doctor_totals(first: dt.date, last: dt.date) -> list[dict]:
+    """Every doctor with appointments in the period: their department, appointments, completed
+    and no-shows (one read of the rollup for the departments and the busiest doctors)."""
+    live = fn.SUM(AppointmentDay.live())
+    rows = (AppointmentDay.select(AppointmentDay.doctor, live, fn.SUM(AppointmentDay.completed),
+                                  fn.SUM(AppointmentDay.no_show))
+            .where(_days(first, last)).group_by(AppointmentDay.doctor).having(live > 0)
+            .tuples())
+    counts = {doctor: (n, completed, no_show) for doctor, n, completed, no_show in rows}
+    doctors = (Doctor.select(Doctor.id, Doctor.full_name, Doctor.department, Department.name)
+               .join(Department).where(Doctor.id.in_(list(counts))).tuples()) if counts else []
+    return [{"name": name, "department_id": department_id, "department": department,
+             "appointments": counts[i][0], "completed": counts[i][1], "no_show": counts[i][2]}
+            for i, name, department_id, department in doctors]
+
+
+def department_counts(totals: list[dict]) -> list[tuple[str, int]]:
     """Appointments per specialization (every department, busiest first)."""
-    counts = dict(
-        AppointmentDay.select(Doctor.department, fn.SUM(AppointmentDay.live()))
-        .join(Doctor).where(_days(first, last)).group_by(Doctor.department).tuples()
-    )
+    counts: dict[int, int] = {}
+    for doctor in totals:
+        counts[doctor["department_id"]] = counts.get(doctor["department_id"], 0) \
+            + doctor["appointments"]
     pairs = [(d.name, counts.get(d.id, 0)) for d in Department.select().order_by(Department.name)]
     return sorted(pairs, key=lambda pair: -pair[1])
 
 
-def busiest_doctors(first: dt.date, last: dt.date, limit: int = 10) -> list[dict]:
+def busiest_doctors(totals: list[dict], limit: int = 10) -> list[dict]:
     """The doctors with the most appointments in the period, with how many they completed and
     how many patients did not come."""
-    appointments = fn.SUM(AppointmentDay.live())
-    return list(
-        Doctor.select(Doctor.full_name.alias("name"), Department.name.alias("department"),
-                      appointments.alias("appointments"),
-                      fn.SUM(AppointmentDay.completed).alias("completed"),
-                      fn.SUM(AppointmentDay.no_show).alias("no_show"))
-        .join(AppointmentDay).switch(Doctor).join(Department)
-        .where(_days(first, last))
-        .group_by(Doctor.id, Doctor.full_name, Department.name)
-        .having(appointments > 0)
-        .order_by(appointments.desc(), Doctor.full_name).limit(limit).dicts()
-    )
+    ranked = sorted(totals, key=lambda d: (-d["appointments"], d["name"]))[:limit]
+    keys = ("name", "department", "appointments", "completed", "no_show")
+    return [{k: d[k] for k in keys} for d in ranked]
 
 
 def treatments_written(first: dt.date, last: dt.date, author: User | int | None = None) -> int:
@@ -182,8 +193,8 @@ def treatments_written(first: dt.date, last: dt.date, author: User | int | None 
 def new_patients(first: dt.date, last: dt.date) -> int:
     """Patients registered during the period's clinic days."""
     start, end = utc_bounds(first, last)
-    return (Patient.select().join(User)
-            .where(User.created_at >= start, User.created_at < end).count())
+    return (User.select().where(User.role == "patient", User.created_at >= start,
+                                User.created_at < end).count())
 
 
 def follow_ups_due(doctor: Doctor, first: dt.date, last: dt.date) -> int:
@@ -206,21 +217,23 @@ def _totals(statuses: dict[str, int]) -> dict[str, int]:
 
 def hospital_summary(first: dt.date, last: dt.date) -> dict:
     """The whole hospital over a period: what the analytics page and monthly report show."""
-    statuses = status_counts(first, last)
+    daily = daily_statuses(first, last)
+    statuses = status_counts(daily)
+    doctors = doctor_totals(first, last)
     totals = _totals(statuses) | {"treatments": treatments_written(first, last),
                                   "new_patients": new_patients(first, last)}
     return {"first_day": first, "last_day": last, "label": period_label(first, last),
             "totals": totals, "rates": rates(statuses),
-            "per_day": per_day(first, last), "by_status": list(statuses.items()),
-            "by_department": department_counts(first, last),
-            "busiest": busiest_doctors(first, last)}
+            "per_day": per_day(first, last, daily), "by_status": list(statuses.items()),
+            "by_department": department_counts(doctors), "busiest": busiest_doctors(doctors)}
 
 
 def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> dict:
     """One doctor's activity over a period: appointments, completed, cancelled, no-shows,
     treatments written and follow-ups due, with rates, per day and by status. Plain values,
     and no patient's name, so it can go into a mailed PDF."""
-    statuses = status_counts(first_day, last_day, doctor)
+    daily = daily_statuses(first_day, last_day, doctor)
+    statuses = status_counts(daily)
     counts = _totals(statuses) | {
         "treatments": treatments_written(first_day, last_day, doctor.user_id),
         "follow_ups": follow_ups_due(doctor, first_day, last_day),
@@ -229,5 +242,5 @@ def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> di
     return {"doctor_id": doctor.id, "doctor_name": doctor.full_name, "department": department,
             "first_day": first_day, "last_day": last_day,
             "label": period_label(first_day, last_day), "counts": counts,
-            "rates": rates(statuses), "per_day": per_day(first_day, last_day, doctor),
+            "rates": rates(statuses), "per_day": per_day(first_day, last_day, daily),
             "by_status": list(statuses.items())}

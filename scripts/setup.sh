@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything HMS needs on a Debian machine, idempotently:
 #   Debian packages (Redis, Pango for WeasyPrint; with --test also Chromium, poppler and
-#   faketime),
+#   faketime; with --bench, wrk),
 #   a virtual environment in .venv with the Python packages, and htmx from npm into static/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ if [[ "${1:-}" == "--test" ]]; then
     # faketime: tests/test_clock.py moves the machine's clock to prove it does not matter.
     apt_packages+=(chromium poppler-utils faketime)
     extras=".[test]"
+elif [[ "${1:-}" == "--bench" ]]; then
+    # wrk: the load generator of bench/load.py.
+    apt_packages+=(wrk)
 fi
 
 missing=()
