@@ -271,6 +271,60 @@ CREATE TRIGGER IF NOT EXISTS "appointment_day_delete" AFTER DELETE ON "appointme
     WHERE "date" = old."date" AND "doctor_id" = old."doctor_id";
 END;
 
+-- Each doctor's patients: how many appointments they have had together and the latest date,
+-- with the patient's name for the list's order, kept exact by triggers. "My patients" reads
+-- one page of a doctor's rows by name instead of grouping the doctor's whole diary.
+CREATE TABLE IF NOT EXISTS "doctor_patient" (
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "patient_id" INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "full_name"  VARCHAR(120) NOT NULL,
+    "visits"     INTEGER NOT NULL CHECK (visits > 0),
+    "last_date"  DATE NOT NULL,
+    PRIMARY KEY ("doctor_id", "patient_id")
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS "doctor_patient_doctor_id_full_name"
+    ON "doctor_patient" ("doctor_id", "full_name");
+CREATE INDEX IF NOT EXISTS "doctor_patient_patient_id" ON "doctor_patient" ("patient_id");
+CREATE TRIGGER IF NOT EXISTS "doctor_patient_insert" AFTER INSERT ON "appointment" BEGIN
+    INSERT INTO "doctor_patient" ("doctor_id", "patient_id", "full_name", "visits", "last_date")
+    VALUES (new."doctor_id", new."patient_id",
+            (SELECT "full_name" FROM "patient" WHERE "id" = new."patient_id"), 1, new."date")
+    ON CONFLICT ("doctor_id", "patient_id") DO UPDATE SET "visits" = "visits" + 1,
+        "last_date" = max("last_date", excluded."last_date");
+END;
+CREATE TRIGGER IF NOT EXISTS "doctor_patient_update"
+    AFTER UPDATE OF "doctor_id", "patient_id", "date" ON "appointment"
+    WHEN old."doctor_id" != new."doctor_id" OR old."patient_id" != new."patient_id"
+         OR old."date" != new."date" BEGIN
+    DELETE FROM "doctor_patient"
+    WHERE "doctor_id" = old."doctor_id" AND "patient_id" = old."patient_id";
+    INSERT INTO "doctor_patient"
+    SELECT a."doctor_id", a."patient_id", p."full_name", count(*), max(a."date")
+    FROM "appointment" AS a JOIN "patient" AS p ON p."id" = a."patient_id"
+    WHERE a."doctor_id" = old."doctor_id" AND a."patient_id" = old."patient_id"
+    GROUP BY a."doctor_id", a."patient_id";
+    DELETE FROM "doctor_patient"
+    WHERE "doctor_id" = new."doctor_id" AND "patient_id" = new."patient_id";
+    INSERT INTO "doctor_patient"
+    SELECT a."doctor_id", a."patient_id", p."full_name", count(*), max(a."date")
+    FROM "appointment" AS a JOIN "patient" AS p ON p."id" = a."patient_id"
+    WHERE a."doctor_id" = new."doctor_id" AND a."patient_id" = new."patient_id"
+    GROUP BY a."doctor_id", a."patient_id";
+END;
+CREATE TRIGGER IF NOT EXISTS "doctor_patient_delete" AFTER DELETE ON "appointment" BEGIN
+    DELETE FROM "doctor_patient"
+    WHERE "doctor_id" = old."doctor_id" AND "patient_id" = old."patient_id";
+    INSERT INTO "doctor_patient"
+    SELECT a."doctor_id", a."patient_id", p."full_name", count(*), max(a."date")
+    FROM "appointment" AS a JOIN "patient" AS p ON p."id" = a."patient_id"
+    WHERE a."doctor_id" = old."doctor_id" AND a."patient_id" = old."patient_id"
+    GROUP BY a."doctor_id", a."patient_id";
+END;
+CREATE TRIGGER IF NOT EXISTS "doctor_patient_rename" AFTER UPDATE OF "full_name" ON "patient"
+BEGIN
+    UPDATE "doctor_patient" SET "full_name" = new."full_name" WHERE "patient_id" = new."id";
+END;
+
 CREATE TABLE IF NOT EXISTS "treatment" (
     "id"             INTEGER NOT NULL PRIMARY KEY,
     "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,

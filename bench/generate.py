@@ -84,8 +84,10 @@ def build(path: Path, size: str, seed: int = 7, **config):
             # the end, as init-db makes them for an older database, rather than by a trigger
             # per inserted row.
             for table in BACKFILLS:
-                for event in ("insert", "update", "delete"):
-                    con.execute(f'DROP TRIGGER "{table}_{event}"')
+                for (trigger,) in con.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+                        (f"{table}_%",)).fetchall():
+                    con.execute(f'DROP TRIGGER "{trigger}"')
                 con.execute(f'DROP TABLE "{table}"')
             counts = _fill(con, rng, today, now, stamp, password, doctors, patients, appointments)
             con.commit()

@@ -157,14 +157,18 @@ def day_word(day: dt.date) -> str:
     return "today" if day == clinic_today() else "tomorrow"
 
 
+RESULTS = 10  # patients a desk search shows
+
+
 def results(q: str) -> dict:
     """The patients found for q; with nothing found, a walk-in form started from q."""
-    found = list(Patient.search(q)) if q else []
+    found = list(Patient.search(q, RESULTS + 1)) if q else []
+    more, found = len(found) > RESULTS, found[:RESULTS]
     form = None
     if q and not found:
         digits = q.replace(" ", "").lstrip("+").isdigit()
         form = WalkInForm(formdata=None, data={"phone" if digits else "full_name": q})
-    return {"q": q, "found": found, "walk_in_form": form}
+    return {"q": q, "found": found, "more": more, "walk_in_form": form}
 
 
 def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> dict:

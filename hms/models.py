@@ -142,6 +142,10 @@ def phrase(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
+# Matches of a desk search that are sorted by name (Patient.search).
+SEARCH_CANDIDATES = 200
+
+
 class Patient(BaseModel):
     """A patient's profile; its id is the patient number on slips and at the desk."""
 
@@ -165,22 +169,26 @@ class Patient(BaseModel):
 
     @classmethod
     def search(cls, q: str, limit: int = 10):
-        """Active patients whose name or phone contains q, or whose number is q."""
+        """Active patients whose name or phone contains q, or whose number is q, by name. Of a
+        common name (thousands of "Grace"s in a large hospital) only the first
+        SEARCH_CANDIDATES matches are sorted, so the search costs the same in any hospital;
+        the caller asks for one more than it shows, and says to type more when it comes."""
         q = q.strip()
-        match = cls.matching(q)
+        match = cls.matching(q, SEARCH_CANDIDATES)
         if q.lstrip("#").isdigit():
             match |= cls.id == int(q.lstrip("#")[:18])
         return (cls.select(cls).join(User).where(User.is_active == True, match)  # noqa: E712
                 .order_by(cls.full_name).limit(limit))
 
     @classmethod
-    def matching(cls, q: str):
+    def matching(cls, q: str, candidates: int | None = None):
         """The condition 'name or phone contains q', through the trigram index (PatientSearch)
-        from three characters on; shorter text is compared row by row."""
+        from three characters on (at most `candidates` matches, when given); shorter text is
+        compared row by row."""
         if len(q) < 3:
             return cls.full_name.contains(q) | cls.phone.contains(q)
-        return cls.id.in_(PatientSearch.select(PatientSearch.rowid)
-                          .where(PatientSearch.match(phrase(q))))
+        found = PatientSearch.select(PatientSearch.rowid).where(PatientSearch.match(phrase(q)))
+        return cls.id.in_(found.limit(candidates) if candidates else found)
 
     def age_on(self, day: dt.date) -> int:
         """Age in whole years on a given day."""
@@ -365,6 +373,22 @@ class AppointmentDay(BaseModel):
         return cls.booked + cls.checked_in + cls.completed + cls.no_show
 
 
+class DoctorPatient(BaseModel):
+    """One of a doctor's patients: their appointments together and the latest one's date, with
+    the patient's name for the order of "my patients" (kept exact by triggers, schema.sql)."""
+
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    patient = ForeignKeyField(Patient, on_delete="CASCADE", backref="+")
+    full_name = CharField(max_length=120)
+    visits = IntegerField(constraints=[Check("visits > 0")])
+    last_date = DateField()
+
+    class Meta:
+        primary_key = CompositeKey("doctor", "patient")
+        without_rowid = True
+        indexes = ((("doctor", "full_name"), False),)
+
+
 class Treatment(BaseModel):
     """A doctor's record of one visit; several may be written for one appointment."""
 
@@ -468,6 +492,7 @@ MODELS = [
     Appointment,
     AppointmentTally,
     AppointmentDay,
+    DoctorPatient,
     UserSearch,
     UserTally,
     Treatment,

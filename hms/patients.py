@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask_login import current_user
-from peewee import fn
 
 from hms.audit import audit_read
 from hms.auth import doctor_of, patient_for, patient_of, role_required
 from hms.clock import clinic_today
 from hms.exporting import recent_exports
-from hms.models import Appointment, Patient, page_of
+from hms.models import DoctorPatient, Patient, page_of
 from hms.visits import history_page
 from hms.web import arg_int, render
 
@@ -25,13 +24,11 @@ def index():
     """Everyone the doctor has seen or has booked, searchable by name, phone or number."""
     me = doctor_of(current_user)
     q = request.args.get("q", "").strip()[:80]
-    # Grouped over the doctor's own appointments (their index), then joined to the patients.
-    seen = (Appointment.select(Appointment.patient, fn.MAX(Appointment.date).alias("last_date"),
-                               fn.COUNT(Appointment.id).alias("visits"))
-            .where(Appointment.doctor == me).group_by(Appointment.patient).alias("seen"))
-    patients = (Patient.select(Patient, seen.c.last_date.alias("last_date"),
-                               seen.c.visits.alias("visits"))
-                .join(seen, on=(seen.c.patient_id == Patient.id)).order_by(Patient.full_name)
+    # One page of the doctor's rows of DoctorPatient (kept by triggers), in name order.
+    mine = DoctorPatient.doctor == me
+    patients = (Patient.select(Patient, DoctorPatient.last_date, DoctorPatient.visits)
+                .join(DoctorPatient, on=(DoctorPatient.patient == Patient.id)).where(mine)
+                .order_by(DoctorPatient.full_name, DoctorPatient.patient)
                 .objects())  # the two counts as attributes of each patient
     if q:
         match = Patient.matching(q)
@@ -39,7 +36,10 @@ def index():
         patients = patients.where(match | (Patient.id == int(q)) if is_number else match)
     page_no = arg_int("page", 1)
     shown, more = page_of(patients, page_no, PATIENTS_PAGE)
-    total = patients.count() if more or page_no > 1 else len(shown)
+    if not (more or page_no > 1):
+        total = len(shown)
+    else:  # without a search, counted on the doctor's own index entries
+        total = patients.count() if q else DoctorPatient.select().where(mine).count()
     return render("patients/index.html", "patients/_list.html", patients=shown, total=total,
                   q=q, page_no=page_no, more=more, today=clinic_today())
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import subprocess
 
 import pytest
 
-from hms.accounts import create_staff
+from hms.accounts import create_staff, register_walk_in
 from hms.clock import clinic_now, clinic_today
 from hms.db import db
 from hms.models import Appointment, DoctorAvailability, Patient, User
@@ -105,6 +106,20 @@ def test_search_by_patient_number(desk, people):
     number = people.patient("pat.two").id
     response = desk.get(f"/desk/patients?q={number}", headers=HX)
     assert f"/desk/?patient={number}" in response.text
+
+
+def test_a_common_name_shows_ten_by_name_and_asks_for_more(app, desk, people):
+    with app.app_context(), db.connection_context():
+        for letter in "KJIHGFEDCBA":
+            register_walk_in(f"Grace {letter}walker", "female", dt.date(1990, 1, 1),
+                             "+44 1000 000099")
+    response = desk.get("/desk/patients?q=grace", headers=HX).text
+    shown = re.findall(r">(Grace \w+)</a>", response)
+    assert shown == [f"Grace {letter}walker" for letter in "ABCDEFGHIJ"]
+    assert "More patients match “grace”: type more" in response
+    one = desk.get("/desk/patients?q=grace+k", headers=HX).text
+    assert re.findall(r">(Grace \w+)</a>", one) == ["Grace Kwalker"]
+    assert "More patients match" not in one
 
 
 def test_plain_search_gets_the_whole_page_with_the_results(desk, people):

@@ -233,6 +233,30 @@ def test_the_daily_rollup_follows_every_insert_move_change_and_delete(clinic):
     assert rollup == counted and len(counted) == 2
 
 
+def test_each_doctors_patients_follow_every_booking_move_rename_and_delete(clinic):
+    def kept() -> list[tuple]:
+        return clinic.execute_sql("SELECT doctor_id, patient_id, full_name, visits, last_date "
+                                  "FROM doctor_patient ORDER BY 1, 2").fetchall()
+
+    def counted() -> list[tuple]:
+        return clinic.execute_sql(
+            "SELECT a.doctor_id, a.patient_id, p.full_name, count(*), max(a.date) FROM "
+            "appointment a JOIN patient p ON p.id = a.patient_id GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+
+    _insert(clinic, patient_id=1)
+    _insert(clinic, patient_id=1, date="2030-01-09", status="cancelled")
+    _insert(clinic, patient_id=2, time="09:30:00")
+    assert kept() == counted() == [(1, 1, "P", 2, "2030-01-09"), (1, 2, "Q", 1, "2030-01-07")]
+    clinic.execute_sql("UPDATE appointment SET doctor_id = 2 WHERE patient_id = 2")
+    clinic.execute_sql("UPDATE appointment SET date = '2030-01-05' WHERE date = '2030-01-09'")
+    clinic.execute_sql("UPDATE patient SET full_name = 'Pat' WHERE id = 1")
+    assert kept() == counted() == [(1, 1, "Pat", 2, "2030-01-07"), (2, 2, "Q", 1, "2030-01-07")]
+    clinic.execute_sql("DELETE FROM appointment WHERE patient_id = 2")
+    clinic.execute_sql("DELETE FROM appointment WHERE date = '2030-01-07' AND patient_id = 1")
+    assert kept() == counted() == [(1, 1, "Pat", 1, "2030-01-05")]
+
+
 def test_the_login_tally_and_search_follow_every_change(clinic):
     def tally() -> dict[tuple[str, int], int]:
         return {(r, a): n for r, a, n in clinic.execute_sql(
@@ -263,7 +287,7 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     database.connection().executescript(SCHEMA_PATH.read_text())
     database.execute_sql('ALTER TABLE "export_job" DROP COLUMN "kind"')  # added later too
     derived = ("patient_search", "appointment_tally", "appointment_day", "user_search",
-               "user_tally")
+               "user_tally", "doctor_patient")
     for name in derived:
         database.execute_sql(f'DROP TRIGGER "{name}_insert"')
         database.execute_sql(f'DROP TABLE "{name}"')
@@ -288,6 +312,8 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                        "'booked'").fetchone() == (1,)
             assert sql("SELECT role, users FROM user_tally WHERE is_active AND users"
                        ).fetchall() == [("doctor", 1), ("patient", 1)]
+            assert sql("SELECT * FROM doctor_patient").fetchall() == [
+                (1, 1, "Grace Hopper", 1, "2030-01-07")]
             assert "kind" in {c.name for c in db.get_columns("export_job")}
             rollup, counted = _day_rollup(db)
             assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
