@@ -388,6 +388,16 @@ CREATE TABLE IF NOT EXISTS "report_send" (
 CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
 
+-- The latest PDF of each patient's history, with the digest of the HTML it was laid out from:
+-- laying out a long history takes WeasyPrint seconds, so an unchanged history is not laid out
+-- again. Rows older than HMS_EXPORT_DAYS are removed with the expired exports.
+CREATE TABLE IF NOT EXISTS "history_pdf" (
+    "patient_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "digest"     VARCHAR(64) NOT NULL,
+    "pdf"        BLOB NOT NULL,
+    "created_at" DATETIME NOT NULL
+);
+
 -- A background export of a patient's history (a CSV or a PDF); the file lives in the instance folder under an
 -- unguessable name and is downloadable by its owner only, until it expires.
 CREATE TABLE IF NOT EXISTS "export_job" (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import logging
 import os
@@ -23,7 +24,8 @@ from pathlib import Path
 from flask import current_app
 
 from hms.clock import hhmm, to_clinic, utc_now
-from hms.models import Appointment, ExportJob, Patient, Treatment, User
+from hms.db import write_transaction
+from hms.models import Appointment, ExportJob, HistoryPdf, Patient, Treatment, User
 from hms.visits import history, medicines
 
 log = logging.getLogger(__name__)
@@ -155,11 +157,26 @@ def mark_failed(job_id: int, error: str) -> None:
     _set(job_id, status="failed", error=error[:500], finished_at=utc_now())
 
 
-def history_pdf(patient: Patient, today: dt.date) -> bytes:
-    """The patient's whole history as a PDF, from the same fragment as the history page."""
-    from hms.pdf import render_pdf  # WeasyPrint loads slowly: only where a PDF is made
+# The generated-at line of a PDF: left out of the digest, so an unchanged history matches.
+_GENERATED = re.compile(r'<p class="generated">.*?</p>', re.S)
 
-    return render_pdf("pdf/history.html", patient=patient, visits=history(patient), today=today)
+
+def history_pdf(patient: Patient, today: dt.date) -> bytes:
+    """The patient's whole history as a PDF, from the same fragment as the history page. The
+    layout takes WeasyPrint seconds for a long history, so the last PDF is kept (HistoryPdf)
+    and served again while the history's HTML is unchanged (its generated-at line apart)."""
+    from hms.pdf import html_to_pdf, pdf_html  # WeasyPrint loads slowly: only where needed
+
+    html = pdf_html("pdf/history.html", patient=patient, visits=history(patient), today=today)
+    digest = hashlib.sha256(_GENERATED.sub("", html).encode()).hexdigest()
+    kept = HistoryPdf.get_or_none(HistoryPdf.patient == patient, HistoryPdf.digest == digest)
+    if kept:
+        return bytes(kept.pdf)
+    data = html_to_pdf(html)
+    with write_transaction():
+        (HistoryPdf.insert(patient=patient, digest=digest, pdf=data, created_at=utc_now())
+         .on_conflict_replace().execute())
+    return data
 
 
 def run_export(job_id: int) -> str:
@@ -200,7 +217,8 @@ def run_export(job_id: int) -> str:
 
 def remove_expired(now: dt.datetime | None = None) -> int:
     """Delete the files of expired exports and mark their jobs expired; also remove files a
-    dead worker or a deleted job left behind. Returns the number of jobs expired."""
+    dead worker or a deleted job left behind, and kept history PDFs older than EXPORT_DAYS.
+    Returns the number of jobs expired."""
     now = now or utc_now()
     folder = export_folder()
     expired = list(ExportJob.select().where(ExportJob.expires_at <= now,
@@ -209,6 +227,8 @@ def remove_expired(now: dt.datetime | None = None) -> int:
         if job.filename and FILE_NAME.fullmatch(job.filename):
             (folder / job.filename).unlink(missing_ok=True)
         _set(job.id, status="expired", filename=None)
+    kept_since = now - dt.timedelta(days=current_app.config["EXPORT_DAYS"])
+    HistoryPdf.delete().where(HistoryPdf.created_at < kept_since.replace(tzinfo=None)).execute()
     if folder.is_dir():
         kept = {name for (name,) in ExportJob.select(ExportJob.filename)
                 .where(ExportJob.status == "done", ExportJob.filename.is_null(False)).tuples()}

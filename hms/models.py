@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from peewee import (
     SQL,
     AutoField,
+    BlobField,
     BooleanField,
     CharField,
     Check,
@@ -460,6 +461,15 @@ class ReportSend(SendRecord):
         indexes = ((("doctor", "period"), True),)
 
 
+class HistoryPdf(BaseModel):
+    """The latest PDF of a patient's history and the digest of the HTML it was made from."""
+
+    patient = ForeignKeyField(Patient, primary_key=True, on_delete="CASCADE", backref="+")
+    digest = CharField(max_length=64)
+    pdf = BlobField()
+    created_at = DateTimeField(default=utc_now)
+
+
 EXPORT_STATUSES = ("queued", "running", "done", "failed", "expired")
 EXPORT_KINDS = ("csv", "pdf")
 
@@ -499,6 +509,7 @@ MODELS = [
     AuditLog,
     Reminder,
     ReportSend,
+    HistoryPdf,
     ExportJob,
 ]
 

@@ -20,7 +20,7 @@ from redis import RedisError
 import tasks
 from hms import exporting
 from hms.clock import utc_now
-from hms.models import Appointment, AuditLog, ExportJob, Treatment
+from hms.models import Appointment, AuditLog, ExportJob, HistoryPdf, Treatment
 from support import csrf_token, run_queued
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
@@ -212,6 +212,31 @@ def test_patient_downloads_their_history_as_pdf(client, auth, records):
     assert "Medical history: Pat One" in text and "HMS General Hospital" in text
     assert "Bronchitis" in text and "Amoxicillin" in text and "Dr Bo Two" in text
     assert "Migraine" not in text and "Download" not in text
+
+
+def test_an_unchanged_history_is_not_laid_out_again(client, auth, records, frozen_clock):
+    auth.login("pat.one")
+    first = client.get("/me/history.pdf").data
+    generated = re.search(r"Generated .*\(clinic time\)", pdf_text(first))[0]
+    frozen_clock.shift(dt.timedelta(minutes=90))
+    again = client.get("/me/history.pdf").data
+    assert again == first  # the kept PDF: still says when it was laid out
+    assert re.search(r"Generated .*\(clinic time\)", pdf_text(again))[0] == generated
+    assert HistoryPdf.select().count() == 1
+    treat(records, Appointment.get(Appointment.reason == "Rash"), "Urticaria")
+    changed = pdf_text(client.get("/me/history.pdf").data)
+    assert "Urticaria" in changed and generated not in changed
+    assert HistoryPdf.select().count() == 1  # one kept per patient: the newest
+
+
+def test_kept_pdfs_go_with_the_expired_exports(app, client, auth, records, frozen_clock):
+    auth.login("pat.one")
+    client.get("/me/history.pdf")
+    with app.app_context():
+        exporting.remove_expired()
+        assert HistoryPdf.select().count() == 1
+        exporting.remove_expired(utc_now() + dt.timedelta(days=8))
+        assert HistoryPdf.select().count() == 0
 
 
 def test_doctor_downloads_a_patients_pdf_and_it_is_audited(client, auth, records):
