@@ -230,19 +230,22 @@ def schedule():
         abort(404)
     page_no = arg_int("page", 1)
     today = clinic_today()
-    query = (Appointment.select(Appointment, Patient, Doctor).join(Patient)
-             .switch(Appointment).join(Doctor).where(Appointment.doctor == me))
     if when == "today":
-        query = query.where(Appointment.date == today).order_by(Appointment.time)
+        period, order = Appointment.date == today, (Appointment.time,)
     elif when == "upcoming":
-        query = query.where(Appointment.date > today).order_by(Appointment.date,
-                                                                Appointment.time)
+        period, order = Appointment.date > today, (Appointment.date, Appointment.time)
     else:
-        query = query.where(Appointment.date < today).order_by(Appointment.date.desc(),
-                                                               Appointment.time.desc())
+        period, order = Appointment.date < today, (Appointment.date.desc(),
+                                                   Appointment.time.desc())
+    ids = Appointment.select(Appointment.id).where(Appointment.doctor == me, period)
     if state:
-        query = query.where(Appointment.status == state)
-    rows = list(query.limit(SCHEDULE_PAGE + 1).offset((page_no - 1) * SCHEDULE_PAGE))
+        ids = ids.where(Appointment.status == state)
+    # The page's ids first, from the diary's index alone; only those rows are then joined to
+    # their patients, so a deep page skips index entries, not joined rows.
+    page = ids.order_by(*order).limit(SCHEDULE_PAGE + 1).offset((page_no - 1) * SCHEDULE_PAGE)
+    rows = list(Appointment.select(Appointment, Patient, Doctor).join(Patient)
+                .switch(Appointment).join(Doctor).where(Appointment.id.in_(page))
+                .order_by(*order))
     return render("appointments/schedule.html", "appointments/_schedule.html",
                   appointments=rows[:SCHEDULE_PAGE], more=len(rows) > SCHEDULE_PAGE,
                   page_no=page_no, when=when, state=state, statuses=STATUSES, today=today)
