@@ -239,9 +239,9 @@ def run(args, clients: list[int], base: str, database: Path) -> None:
             result = wrk(base + "/", c, args.seconds, {},
                          {"HMS_POSTS": str(posts), "HMS_WRK_THREADS": str(wrk_threads(c))},
                          LUA)
-            # wrk counts the replies; up to one request per connection was still in flight
-            # when it stopped, so those lines were used too.
-            offset += result["requests"] + c
+            # The lines the run may have used: each wrk thread takes every n-th line, and the
+            # threads need not send as many; up to a request per connection was in flight.
+            offset += result["requests"] * wrk_threads(c) + c
             print(f"| {name} | {c} | {result['p50']:.1f} | {result['p99']:.1f} | "
                   f"{result['rps']:.1f} | {100 * result['rps'] / bare[c]:.2f}% | "
                   f"{result['errors']} |", flush=True)
