@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
-from hms.models import Appointment
+from hms.models import Appointment, Doctor, User
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
@@ -70,6 +71,26 @@ def test_admin_dashboard_counts_people_and_todays_load(client, auth, visits):
     page = client.get("/admin/").text
     assert "<strong>2</strong> Active doctors" in page.replace("\n", "")
     assert "<strong>2</strong> Appointments today" in page
+
+
+def test_admin_dashboard_shows_the_ten_busiest_doctors_of_today(client, auth, people, today):
+    department = people.doctor("dr.one").department_id
+    patients = [people.patient("pat.one"), people.patient("pat.two")]
+    made = 0
+    for n in range(12):  # doctor n has n + 1 appointments today, each at its own time
+        user = User.create(username=f"dr.load{n}", role="doctor")
+        doctor = Doctor.create(user=user, full_name=f"Dr Load {n:02d}", department=department)
+        for _ in range(n + 1):
+            Appointment.create(patient=patients[made % 2], doctor=doctor, date=today,
+                               time=dt.time(made // 6, made % 6 * 10))
+            made += 1
+    auth.login("admin")
+    page = client.get("/admin/").text
+    shown = re.findall(r">Dr Load (\d\d)</a>", page)
+    assert shown == [f"{n:02d}" for n in range(11, 1, -1)]  # the busiest first
+    assert "2 more doctors with appointments today" in page
+    assert f"<strong>{sum(range(1, 13))}</strong> Appointments today" in page
+    assert "<strong>14</strong> Active doctors" in page.replace("\n", "")
 
 
 @pytest.mark.parametrize("username, which, status", [
