@@ -8,6 +8,8 @@ What is cached (plain JSON, never Peewee rows), by namespace:
   (`scheduling.offered_slots`); booking always re-checks the slot under the write lock.
 - "stats": the admin dashboard's counts; "stats:<doctor id>": a doctor's week and later counts
   (hms/home.py), both keyed by the day.
+- "analytics": the analytics page's summary, keyed by the UTC minute and never invalidated: it
+  is counted again each minute (hms/reports.py).
 
 Keys are "hms:<site>:<namespace>:<generation>:<key>"; <site> is a hash of the database's
 location, so two sites (or two test databases) sharing a Redis never read each other's values.

@@ -7,9 +7,9 @@ import datetime as dt
 from flask import Blueprint, Response, request
 from flask_login import current_user
 
-from hms import charts
+from hms import cache, charts
 from hms.auth import doctor_of, role_required
-from hms.clock import clinic_today
+from hms.clock import clinic_now, clinic_today, utc_now
 from hms.models import Doctor
 from hms.pdf import pdf_response, render_pdf
 from hms.stats import (
@@ -21,6 +21,8 @@ from hms.stats import (
     parse_month,
     period_of,
     previous_month,
+    summary_as_json,
+    summary_from_json,
 )
 from hms.web import render
 
@@ -94,8 +96,19 @@ def _doctor_report(me: Doctor, period: str, start: dt.date | None,
 def analytics():
     """The hospital's last 30 clinic days: per day, by status, by specialization, the busiest
     doctors, and completion and no-show rates."""
-    summary = hospital_summary(*last_days(RECENT_DAYS, clinic_today()))
-    return render("reports/analytics.html", "reports/_summary.html", report=summary)
+    now = clinic_now()
+    first, last = last_days(RECENT_DAYS, now.date())
+
+    def count() -> dict:
+        return summary_as_json(hospital_summary(first, last))
+
+    # Counted at most once a minute (the key names the UTC minute, which never repeats, unlike
+    # the clinic's in the autumn; Redis keeps it two), so an admin's reloads and several admins
+    # share one count of the month's rollup rows.
+    minute = f"{first}:{utc_now():%Y-%m-%dT%H:%M}"
+    summary = summary_from_json(cache.remember("analytics", minute, count, ttl=120))
+    return render("reports/analytics.html", "reports/_summary.html", report=summary,
+                  as_of=now)
 
 
 @bp.get("/admin/reports/monthly")

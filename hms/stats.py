@@ -244,3 +244,17 @@ def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> di
             "label": period_label(first_day, last_day), "counts": counts,
             "rates": rates(statuses), "per_day": per_day(first_day, last_day, daily),
             "by_status": list(statuses.items())}
+
+
+def summary_as_json(summary: dict) -> dict:
+    """A hospital summary as JSON values (dates as ISO text), for the cache."""
+    return summary | {"first_day": summary["first_day"].isoformat(),
+                      "last_day": summary["last_day"].isoformat(),
+                      "per_day": [(day.isoformat(), n) for day, n in summary["per_day"]]}
+
+
+def summary_from_json(data: dict) -> dict:
+    """A hospital summary back from summary_as_json's values."""
+    return data | {"first_day": dt.date.fromisoformat(data["first_day"]),
+                   "last_day": dt.date.fromisoformat(data["last_day"]),
+                   "per_day": [(dt.date.fromisoformat(day), n) for day, n in data["per_day"]]}
