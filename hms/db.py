@@ -124,12 +124,13 @@ def _writers_lock() -> int | None:
     path = db.obj.database
     if path in ("", ":memory:") or path.startswith("file:"):
         return None
-    fds = getattr(_writer, "fds", None)
-    if fds is None:
-        fds = _writer.fds = {}
-    if path not in fds:
-        fds[path] = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
-    return fds[path]
+    if getattr(_writer, "path", None) != path:  # one open file per thread, for its database
+        if getattr(_writer, "fd", None) is not None:
+            os.close(_writer.fd)
+        _writer.fd, _writer.path = None, None
+        _writer.fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        _writer.path = path
+    return _writer.fd
 
 
 @contextmanager
