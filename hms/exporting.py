@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from flask import current_app
+from peewee import DatabaseError
 
 from hms.clock import hhmm, to_clinic, utc_now
 from hms.db import write_transaction
@@ -173,9 +174,12 @@ def history_pdf(patient: Patient, today: dt.date) -> bytes:
     if kept:
         return bytes(kept.pdf)
     data = html_to_pdf(html)
-    with write_transaction():
-        (HistoryPdf.insert(patient=patient, digest=digest, pdf=data, created_at=utc_now())
-         .on_conflict_replace().execute())
+    try:
+        with write_transaction():
+            (HistoryPdf.insert(patient=patient, digest=digest, pdf=data, created_at=utc_now())
+             .on_conflict_replace().execute())
+    except DatabaseError:  # keeping it only saves the next layout: the PDF is still good
+        log.warning("Could not keep the history PDF of patient %s", patient.id, exc_info=True)
     return data
 
 

@@ -97,18 +97,18 @@ def analytics():
     """The hospital's last 30 clinic days: per day, by status, by specialization, the busiest
     doctors, and completion and no-show rates."""
     now = clinic_now()
-    first, last = last_days(RECENT_DAYS, now.date())
+    return render("reports/analytics.html", "reports/_summary.html",
+                  report=recent_summary(now.date()), as_of=now)
 
-    def count() -> dict:
-        return summary_as_json(hospital_summary(first, last))
 
-    # Counted at most once a minute (the key names the UTC minute, which never repeats, unlike
-    # the clinic's in the autumn; Redis keeps it two), so an admin's reloads and several admins
-    # share one count of the month's rollup rows.
+def recent_summary(today: dt.date) -> dict:
+    """The hospital summary of the RECENT_DAYS up to today, counted at most once a minute: the
+    cache key names the UTC minute (which never repeats, unlike the clinic's in the autumn;
+    Redis keeps it two), so reloads and several admins share one count of the rollup rows."""
+    first, last = last_days(RECENT_DAYS, today)
     minute = f"{first}:{utc_now():%Y-%m-%dT%H:%M}"
-    summary = summary_from_json(cache.remember("analytics", minute, count, ttl=120))
-    return render("reports/analytics.html", "reports/_summary.html", report=summary,
-                  as_of=now)
+    return summary_from_json(cache.remember(
+        "analytics", minute, lambda: summary_as_json(hospital_summary(first, last)), ttl=120))
 
 
 @bp.get("/admin/reports/monthly")

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -229,6 +230,16 @@ def test_an_unchanged_history_is_not_laid_out_again(client, auth, records, froze
     assert HistoryPdf.select().count() == 1  # one kept per patient: the newest
 
 
+def test_a_pdf_that_cannot_be_kept_is_still_downloaded(app, client, auth, records):
+    with sqlite3.connect(app.config["DATABASE"]) as con:  # the database refuses to keep it
+        con.execute("CREATE TRIGGER refuse BEFORE INSERT ON history_pdf "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    auth.login("pat.one")
+    response = client.get("/me/history.pdf")
+    assert response.status_code == 200 and "Bronchitis" in pdf_text(response.data)
+    assert HistoryPdf.select().count() == 0
+
+
 def test_kept_pdfs_go_with_the_expired_exports(app, client, auth, records, frozen_clock):
     auth.login("pat.one")
     client.get("/me/history.pdf")
@@ -435,14 +446,15 @@ def test_a_job_that_is_not_queued_is_not_run_again(app, records, worker_app):
     assert ExportJob.get_by_id(job.id).filename == first and export_files(app) == [first]
 
 
+@pytest.mark.parametrize("kind", ["csv", "pdf"])
 def test_a_failed_export_keeps_the_error_and_leaves_no_file(client, auth, records, worker_app,
-                                                           monkeypatch):
+                                                           monkeypatch, kind):
     def broken(patient):
         raise OSError("disk full")
 
     monkeypatch.setattr(exporting, "history", broken)
     auth.login("pat.one")
-    start_export(client)
+    start_export(client, {"kind": kind})
     job = ExportJob.get()
     assert (job.status, job.error, job.filename) == ("failed", "OSError: disk full", None)
     assert job.finished_at is not None and export_files(worker_app) == []
