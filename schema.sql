@@ -110,6 +110,43 @@ CREATE TRIGGER IF NOT EXISTS "patient_search_update" AFTER UPDATE OF "full_name"
     VALUES (new."id", new."full_name", new."phone");
 END;
 
+-- Search by the digits of a phone: every ending of each patient's phone digits (spaces, "+",
+-- "-" and brackets left out), from three digits on, so "contains these digits" is one range
+-- over the key (digits >= q AND digits < q || ':') in a hospital of any size. The trigram index
+-- above cannot do this cheaply: every number shares its area code's trigrams. The view says
+-- once what the endings are (json_each counts the positions: a trigger may not use WITH); the
+-- triggers keep the table equal to it, and hms/db.py fills the table once when it is first
+-- created on an existing database. No foreign key: it is an index, like patient_search.
+CREATE VIEW IF NOT EXISTS "phone_endings" AS
+SELECT substr(replace(replace(replace(replace(replace("phone", ' ', ''), '+', ''), '-', ''),
+              '(', ''), ')', ''), n."value") AS "digits",
+       "patient"."id" AS "patient_id"
+FROM "patient",
+     json_each('[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28]') AS n
+WHERE n."value" <= length(replace(replace(replace(replace(replace("phone", ' ', ''), '+', ''),
+                                                      '-', ''), '(', ''), ')', '')) - 2;
+CREATE TABLE IF NOT EXISTS "phone_search" (
+    "digits"     TEXT NOT NULL,
+    "patient_id" INTEGER NOT NULL,
+    PRIMARY KEY ("digits", "patient_id")
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS "phone_search_insert" AFTER INSERT ON "patient" BEGIN
+    INSERT OR IGNORE INTO "phone_search"
+    SELECT "digits", "patient_id" FROM "phone_endings" WHERE "patient_id" = new."id";
+END;
+CREATE TRIGGER IF NOT EXISTS "phone_search_unset" BEFORE UPDATE OF "phone" ON "patient" BEGIN
+    DELETE FROM "phone_search" WHERE "patient_id" = old."id" AND "digits" IN
+        (SELECT "digits" FROM "phone_endings" WHERE "patient_id" = old."id");
+END;
+CREATE TRIGGER IF NOT EXISTS "phone_search_update" AFTER UPDATE OF "phone" ON "patient" BEGIN
+    INSERT OR IGNORE INTO "phone_search"
+    SELECT "digits", "patient_id" FROM "phone_endings" WHERE "patient_id" = new."id";
+END;
+CREATE TRIGGER IF NOT EXISTS "phone_search_delete" BEFORE DELETE ON "patient" BEGIN
+    DELETE FROM "phone_search" WHERE "patient_id" = old."id" AND "digits" IN
+        (SELECT "digits" FROM "phone_endings" WHERE "patient_id" = old."id");
+END;
+
 CREATE TABLE IF NOT EXISTS "doctor" (
     "id"               INTEGER NOT NULL PRIMARY KEY,
     "user_id"          INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,

@@ -242,12 +242,13 @@ def delete_department(department_id: int):
 
 @bp.get("/patients")
 def patients():
-    """Every patient, searchable by name, phone, email or patient number."""
+    """Every patient, searchable by name, phone, login, e-mail or patient number (through
+    the search indexes, never by reading every patient)."""
     q = _q()
     query = Patient.select(Patient, User).join(User).order_by(Patient.full_name)
     if q:
-        query = query.where(Patient.full_name.contains(q) | Patient.phone.contains(q)
-                            | User.email.contains(q) | (Patient.id == (_number(q) or 0)))
+        query = query.where(Patient.matching(q) | Patient.user.in_(User.ids_matching(q))
+                            | (Patient.id == (_number(q) or 0)))
     rows, more = page_of(query, arg_int("page", 1), PAGE)
     return render("admin/patients.html", "admin/_patient_list.html", patients=rows, more=more,
                   q=q, page_no=arg_int("page", 1), today=clinic_today())

@@ -51,6 +51,8 @@ BACKFILLS = {
     "doctor_patient": "INSERT INTO doctor_patient SELECT a.doctor_id, a.patient_id, "
                       "p.full_name, count(*), max(a.date) FROM appointment AS a JOIN patient AS p "
                       "ON p.id = a.patient_id GROUP BY a.doctor_id, a.patient_id",
+    "phone_search": "INSERT INTO phone_search SELECT DISTINCT digits, patient_id "
+                    "FROM phone_endings",
     "user_search": "INSERT INTO user_search (user_search) VALUES ('rebuild')",
     "user_tally": "UPDATE user_tally SET users = (SELECT count(*) FROM users WHERE users.role "
                   "= user_tally.role AND users.is_active = user_tally.is_active)",

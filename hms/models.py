@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_login import UserMixin
 from peewee import (
@@ -183,12 +184,19 @@ class Patient(BaseModel):
 
     @classmethod
     def matching(cls, q: str, candidates: int | None = None):
-        """The condition 'name or phone contains q', through the trigram index (PatientSearch)
-        from three characters on (at most `candidates` matches, when given); shorter text is
-        compared row by row."""
-        if len(q) < 3:
+        """The condition 'name or phone contains q' (at most `candidates` matches, when
+        given): a phone number, however it is spaced, through the phone's digits
+        (PhoneSearch); other text through the trigram index (PatientSearch) from three
+        characters on; shorter text is compared row by row."""
+        digits = PhoneSearch.digits_of(q)
+        if len(digits) >= 3:
+            found = PhoneSearch.select(PhoneSearch.patient_id).where(
+                PhoneSearch.digits >= digits, PhoneSearch.digits < digits + ":")  # ':' follows '9'
+        elif len(q) < 3:
             return cls.full_name.contains(q) | cls.phone.contains(q)
-        found = PatientSearch.select(PatientSearch.rowid).where(PatientSearch.match(phrase(q)))
+        else:
+            found = PatientSearch.select(PatientSearch.rowid).where(
+                PatientSearch.match(phrase(q)))
         return cls.id.in_(found.limit(candidates) if candidates else found)
 
     def age_on(self, day: dt.date) -> int:
@@ -208,6 +216,29 @@ class PatientSearch(FTS5Model):
         database = db
         table_name = "patient_search"
         options = {"content": "patient", "content_rowid": "id", "tokenize": "trigram"}
+
+
+class PhoneSearch(BaseModel):
+    """Every ending of each patient's phone digits, three digits or more (the view
+    phone_endings in schema.sql says which, and triggers keep this table equal to it): the
+    patients whose phone contains some digits are one range of the key."""
+
+    digits = TextField()
+    patient_id = IntegerField()
+
+    class Meta:
+        table_name = "phone_search"
+        primary_key = CompositeKey("digits", "patient_id")
+        without_rowid = True
+
+    @staticmethod
+    def digits_of(q: str) -> str:
+        """The digits of q when it is written as a phone number (digits, spaces, "+", "-",
+        brackets); otherwise ''."""
+        return re.sub(r"[ +()-]", "", q) if PHONE_TEXT.fullmatch(q) else ""
+
+
+PHONE_TEXT = re.compile(r"[0-9 +()-]+")
 
 
 class Doctor(BaseModel):
@@ -496,6 +527,7 @@ MODELS = [
     User,
     Patient,
     PatientSearch,
+    PhoneSearch,
     Doctor,
     DoctorAvailability,
     WorkingHours,

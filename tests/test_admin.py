@@ -226,6 +226,8 @@ def test_register_a_patient_without_a_password_and_find_them_by_phone(admin):
     found = admin.get("/admin/patients?q=123456", headers=HTMX)
     assert "Walk In" in found.text
     assert "Walk In" in admin.get("/admin/search?q=2000 123456").text
+    assert "Walk In" in admin.get("/admin/patients?q=2000-123").text  # its digits, spaced anew
+    assert "Walk In" not in admin.get("/admin/patients?q=2000-124").text
 
 
 @pytest.mark.parametrize("field, value", [("dob", "2999-01-01"), ("phone", "x"),

@@ -93,7 +93,9 @@ def test_the_desk_page_autofocuses_the_search_and_documents_the_keys(desk):
     assert 'id="day-list"' in page
 
 
-@pytest.mark.parametrize("q", ["pat o", "1000 000001", "PAT ONE"])
+@pytest.mark.parametrize("q", ["pat o", "1000 000001", "PAT ONE",
+                               # the phone however it is spaced: "+441000000001", "(1000) 000-001"
+                               "%2B441000000001", "(1000)%20000-001"])
 def test_search_finds_the_patient_by_name_or_phone_as_a_fragment(desk, people, q):
     response = desk.get(f"/desk/patients?q={q}", headers=HX)
     assert response.status_code == 200 and "<html" not in response.text

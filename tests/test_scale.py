@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import generate  # noqa: E402 - bench/ is not a package
 
 HX = {"HX-Request": "true"}
-GROWING = {"appointment", "treatment", "patient", "users"}
+GROWING = {"appointment", "treatment", "patient", "users", "phone_search"}
 
 # (login, URL, headers) of the screens people use all day; all of them read by index.
 HOT = [
@@ -34,6 +34,8 @@ HOT = [
     ("patient.000002", "/doctors/1", {}),
     ("desk1", "/desk/patients?q=Grace", HX),
     ("desk1", "/desk/patients?q=7000000042", HX),
+    ("desk1", "/desk/patients?q=%2B44%207000%20000042", HX),  # "+44 7000 000042"
+    ("dr.0001", "/patients/?q=7000", {}),
     ("desk1", "/desk/", {}),
     ("admin", "/admin/", {}),
     ("admin", "/admin/analytics", {}),
@@ -42,6 +44,9 @@ HOT = [
     ("admin", "/admin/search?q=7000000042", HX),
     ("admin", "/admin/search?q=patient.00004", HX),
     ("admin", "/admin/search?q=Grace", HX),
+    ("admin", "/admin/patients?q=Grace", {}),
+    ("admin", "/admin/patients?q=7000000042", {}),
+    ("admin", "/admin/patients?q=patient.00004", {}),
 ]
 
 

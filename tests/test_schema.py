@@ -88,6 +88,31 @@ def test_the_patient_search_index_is_the_same_and_follows_every_change(from_sche
     assert found("lovel") == []
 
 
+def test_the_phone_digits_follow_every_change(from_schema):
+    """phone_search holds every ending of three digits or more of each phone's digits, through
+    inserts, phone changes, other changes and deletes."""
+    con = from_schema.connection()
+    con.execute("INSERT INTO users (id, username, role, created_at) VALUES (1, 'p', 'patient', "
+                "'2027-01-01'), (2, 'q', 'patient', '2027-01-01')")
+    con.execute("INSERT INTO patient (id, user_id, full_name, gender, dob, phone) VALUES "
+                "(7, 1, 'Grace Hopper', 'female', '1990-01-01', '+44 (20) 7946-0018'), "
+                "(8, 2, 'Ada Lovelace', 'female', '1990-01-01', '12')")
+
+    def rows() -> list[tuple[str, int]]:
+        return con.execute("SELECT digits, patient_id FROM phone_search ORDER BY 2, 1").fetchall()
+
+    endings = sorted("442079460018"[i:] for i in range(10))
+    assert rows() == [(d, 7) for d in endings]  # "12" has no ending of three digits
+    con.execute("UPDATE patient SET full_name = 'Grace B. Hopper' WHERE id = 7")
+    assert rows() == [(d, 7) for d in endings]
+    con.execute("UPDATE patient SET phone = '555 1515' WHERE id = 7")
+    assert rows() == [(d, 7) for d in sorted({"5551515"[i:] for i in range(5)})]
+    con.execute("UPDATE patient SET phone = '0700 123' WHERE id = 8")
+    assert ("0700123", 8) in rows() and ("123", 8) in rows()
+    con.execute("DELETE FROM patient WHERE id = 7")
+    assert {p for _, p in rows()} == {8}
+
+
 def test_schema_sql_and_models_agree_on_every_column_key_and_index(from_schema, from_models):
     expected, actual = describe(from_schema), describe(from_models)
     for table in expected:
@@ -287,9 +312,12 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     database.connection().executescript(SCHEMA_PATH.read_text())
     database.execute_sql('ALTER TABLE "export_job" DROP COLUMN "kind"')  # added later too
     derived = ("patient_search", "appointment_tally", "appointment_day", "user_search",
-               "user_tally", "doctor_patient")
-    for name in derived:
-        database.execute_sql(f'DROP TRIGGER "{name}_insert"')
+               "user_tally", "doctor_patient", "phone_search")
+    for name in derived:  # the table and every trigger that keeps it
+        for (trigger,) in database.execute_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name != ? "
+                "AND sql LIKE ?", (name, f'%"{name}"%')).fetchall():
+            database.execute_sql(f'DROP TRIGGER "{trigger}"')
         database.execute_sql(f'DROP TABLE "{name}"')
     sql = database.execute_sql
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
@@ -298,6 +326,7 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     sql("INSERT INTO doctor (id, user_id, full_name, department_id) VALUES (1, 1, 'A', 1)")
     sql("INSERT INTO patient (id, user_id, full_name, gender, dob) VALUES "
         "(1, 2, 'Grace Hopper', 'female', '1980-01-01')")
+    sql("UPDATE patient SET phone = '0700 123' WHERE id = 1")  # no trigger left to index it
     _insert(database)
     database.close()
     db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
@@ -314,6 +343,8 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                        ).fetchall() == [("doctor", 1), ("patient", 1)]
             assert sql("SELECT * FROM doctor_patient").fetchall() == [
                 (1, 1, "Grace Hopper", 1, "2030-01-07")]
+            assert sql("SELECT * FROM phone_search").fetchall() == [
+                ("00123", 1), ("0123", 1), ("0700123", 1), ("123", 1), ("700123", 1)]
             assert "kind" in {c.name for c in db.get_columns("export_job")}
             rollup, counted = _day_rollup(db)
             assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
