@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import logging
@@ -22,11 +23,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from flask import current_app
-from peewee import DatabaseError
+from peewee import JOIN, DatabaseError
 
 from hms.clock import hhmm, to_clinic, utc_now
-from hms.db import write_transaction
-from hms.models import Appointment, ExportJob, HistoryPdf, Patient, Treatment, User
+from hms.db import db, write_transaction
+from hms.models import (
+    Appointment,
+    Department,
+    Doctor,
+    ExportJob,
+    HistoryPdf,
+    Patient,
+    Treatment,
+    User,
+)
 from hms.visits import history, medicines
 
 log = logging.getLogger(__name__)
@@ -158,22 +168,54 @@ def mark_failed(job_id: int, error: str) -> None:
     _set(job_id, status="failed", error=error[:500], finished_at=utc_now())
 
 
-# The generated-at line of a PDF: left out of the digest, so an unchanged history matches.
-_GENERATED = re.compile(r'<p class="generated">.*?</p>', re.S)
+# Settings a history PDF shows: its letterhead, and the zone its times are read in.
+PDF_SETTINGS = ("CLINIC_NAME", "CLINIC_ADDRESS", "TIMEZONE")
 
 
-def history_pdf(patient: Patient, today: dt.date) -> bytes:
+@functools.cache
+def _templates_digest(folder: str) -> bytes:
+    """A digest of every template: a new release lays out new PDFs."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def history_digest(patient: Patient) -> str:
+    """A digest of everything the history PDF is made from: the patient's row, each visit with
+    its doctor's name and department, each treatment with its author's names, the clinic's
+    settings and the templates. Read as plain rows, in three indexed queries, so a kept PDF is
+    found without building or rendering the history."""
+    digest = hashlib.sha256(_templates_digest(current_app.template_folder))
+    digest.update(repr([current_app.config.get(name) for name in PDF_SETTINGS]).encode())
+    visits = (Appointment.select(Appointment, Doctor.full_name, Department.name)
+              .join(Doctor).join(Department).where(Appointment.patient == patient.id))
+    treatments = (Treatment.select(Treatment, User.username, Doctor.full_name)
+                  .join(User).join(Doctor, JOIN.LEFT_OUTER, on=(Doctor.user == User.id))
+                  .where(Treatment.appointment.in_(Appointment.select(Appointment.id).where(
+                      Appointment.patient == patient.id))))
+    for query in (Patient.select().where(Patient.id == patient.id), visits, treatments):
+        # The rows as SQLite returns them (no model or type conversion: that would cost more
+        # than the queries), ordered by id here: an ORDER BY could tempt SQLite to walk a whole
+        # table's key.
+        for row in sorted(db.execute_sql(*query.sql()).fetchall(), key=lambda row: row[0]):
+            digest.update(repr(row).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def history_pdf(patient: Patient) -> bytes:
     """The patient's whole history as a PDF, from the same fragment as the history page. The
     layout takes WeasyPrint seconds for a long history, so the last PDF is kept (HistoryPdf)
-    and served again while the history's HTML is unchanged (its generated-at line apart)."""
-    from hms.pdf import html_to_pdf, pdf_html  # WeasyPrint loads slowly: only where needed
-
-    html = pdf_html("pdf/history.html", patient=patient, visits=history(patient), today=today)
-    digest = hashlib.sha256(_GENERATED.sub("", html).encode()).hexdigest()
+    and served again while what it is made from is unchanged (history_digest)."""
+    digest = history_digest(patient)
     kept = HistoryPdf.get_or_none(HistoryPdf.patient == patient, HistoryPdf.digest == digest)
     if kept:
         return bytes(kept.pdf)
-    data = html_to_pdf(html)
+    from hms.pdf import render_pdf  # WeasyPrint loads slowly: only where needed
+
+    data = render_pdf("pdf/history.html", patient=patient, visits=history(patient))
     try:
         with write_transaction():
             (HistoryPdf.insert(patient=patient, digest=digest, pdf=data, created_at=utc_now())
@@ -202,7 +244,7 @@ def run_export(job_id: int) -> str:
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         if job.kind == "pdf":
             with open(fd, "wb") as out:
-                out.write(history_pdf(job.patient, to_clinic(job.created_at).date()))
+                out.write(history_pdf(job.patient))
         else:
             with open(fd, "w", encoding=ENCODING, newline="") as out:
                 write_csv(out, history(job.patient),

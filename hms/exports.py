@@ -38,9 +38,8 @@ def _history_csv(patient: Patient) -> Response:
 
 def _history_pdf(patient: Patient) -> Response:
     """The patient's history as a PDF, from the same fragment as the history page."""
-    today = clinic_today()
-    return pdf_response(exporting.history_pdf(patient, today),
-                        exporting.download_name(patient, today, "pdf"))
+    return pdf_response(exporting.history_pdf(patient),
+                        exporting.download_name(patient, clinic_today(), "pdf"))
 
 
 def export_for(user: User, job_id: int) -> ExportJob:

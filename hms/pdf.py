@@ -36,17 +36,9 @@ class StaticOnlyFetcher(URLFetcher):
 
 
 def render_pdf(template_name: str, **context) -> bytes:
-    """A template rendered to PDF bytes; relative links resolve to the static folder."""
-    return html_to_pdf(pdf_html(template_name, **context))
-
-
-def pdf_html(template_name: str, **context) -> str:
-    """The HTML a PDF is laid out from, stamped with the time it is generated."""
-    return render_template(template_name, pdf=True, generated_at=clinic_now(), **context)
-
-
-def html_to_pdf(html: str) -> bytes:
-    """Lay out a PDF page's HTML (WeasyPrint)."""
+    """A template rendered to PDF bytes, stamped with the time it is generated; relative links
+    resolve to the static folder."""
+    html = render_template(template_name, pdf=True, generated_at=clinic_now(), **context)
     static = current_app.static_folder
     document = HTML(string=html, base_url=Path(static).as_uri() + "/",
                     url_fetcher=StaticOnlyFetcher(static))

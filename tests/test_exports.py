@@ -21,7 +21,7 @@ from redis import RedisError
 import tasks
 from hms import exporting
 from hms.clock import utc_now
-from hms.models import Appointment, AuditLog, ExportJob, HistoryPdf, Treatment
+from hms.models import Appointment, AuditLog, Doctor, ExportJob, HistoryPdf, Treatment
 from support import csrf_token, run_queued
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
@@ -228,6 +228,20 @@ def test_an_unchanged_history_is_not_laid_out_again(client, auth, records, froze
     changed = pdf_text(client.get("/me/history.pdf").data)
     assert "Urticaria" in changed and generated not in changed
     assert HistoryPdf.select().count() == 1  # one kept per patient: the newest
+
+
+def test_a_kept_pdf_follows_what_it_shows_and_nothing_else(app, client, auth, records):
+    """A new PDF when a name it shows or the letterhead changes; the same one when only another
+    patient's record does."""
+    auth.login("pat.one")
+    first = client.get("/me/history.pdf").data
+    treat(records, Appointment.get(Appointment.reason == "Headache"), "Tension headache")
+    assert client.get("/me/history.pdf").data == first  # pat.two's visit, not pat.one's
+    Doctor.update(full_name="Dr Bo Renamed").where(Doctor.full_name == "Dr Bo Two").execute()
+    renamed = client.get("/me/history.pdf").data
+    assert "Dr Bo Renamed" in pdf_text(renamed) and "Dr Bo Two" not in pdf_text(renamed)
+    app.config["CLINIC_NAME"] = "HMS Riverside Clinic"
+    assert "HMS Riverside Clinic" in pdf_text(client.get("/me/history.pdf").data)
 
 
 def test_a_pdf_that_cannot_be_kept_is_still_downloaded(app, client, auth, records):

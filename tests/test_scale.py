@@ -123,3 +123,19 @@ def test_a_history_costs_the_same_queries_however_long_it_is(hospital, short_vie
     short = visit(hospital, login.format(few=few), url.format(few=few), {})
     long = visit(hospital, *long_view, {})
     assert len(long) == len(short), (len(short), len(long))
+
+
+def test_a_kept_pdf_is_found_by_index_in_three_queries(hospital):
+    """history_digest runs on every PDF download, before any kept PDF is found: it must read
+    the 300-visit history by index, in a fixed number of queries."""
+    from hms.exporting import history_digest
+    from hms.models import Patient
+
+    with hospital.test_request_context(), db.connection_context():
+        patient = Patient.get_by_id(1)
+        hospital.statements.clear()
+        db.connection().set_trace_callback(hospital.statements.append)
+        history_digest(patient)
+        statements = list(hospital.statements)
+        assert len(statements) == 3
+        assert not [s for s in statements if full_scans(s)], statements
