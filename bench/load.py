@@ -23,6 +23,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,6 +152,96 @@ def cancel_posts(database: Path, desk: Login, today: dt.date) -> list[str]:
     return [f"/appointments/{i}/status\t{desk.cookie}\t{body}" for i in ids]
 
 
+class Server:
+    """A copy of a hospital (bookings and cancellations change the copy, never the original)
+    served as scripts/run.sh serves it, with a private Redis; stopped by stop()."""
+
+    def __init__(self, path: Path) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="hms-load-"))
+        self.database = self.work / "hospital.sqlite3"
+        shutil.copy(path, self.database)
+        web, redis_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{web}"
+        env = {**os.environ, "HMS_DATABASE": str(self.database),
+               "HMS_INSTANCE_PATH": str(self.work),
+               "HMS_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "HMS_SECRET_KEY": "bench",
+               "HMS_BIND": f"127.0.0.1:{web}", "HMS_ACCESS_LOG": "",
+               "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
+        self.processes = [subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"], cwd=self.work)]
+        try:
+            self.processes.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:hms.gunicorn_conf",
+                 "bench_app:app"], env=env, cwd=ROOT))
+            wait_for(f"{self.base}/bench-bare")
+        except BaseException:
+            self.stop()
+            raise
+        self.logins: dict[str, Login] = {}
+        self.posts_used: dict[str, int] = {}
+
+    def login(self, username: str) -> Login:
+        if username not in self.logins:
+            self.logins[username] = Login(self.base, username)
+        return self.logins[username]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def screen_cells(today: dt.date) -> list[tuple[str, str, str, dict]]:
+    """Every screen of the issue's table, then the 300-visit history's downloads."""
+    return screens(today.isoformat()) + [
+        ("300-visit history, PDF", "dr.0001", "/patients/1/history.pdf", {}),
+        ("300-visit history, CSV", "dr.0001", "/patients/1/history.csv", {}),
+    ]
+
+
+POSTERS = [f"patient.{n:06d}" for n in range(2, 42)] + ["desk1"]
+
+
+def post_cells(server: Server, today: dt.date) -> list[tuple[str, list[str]]]:
+    """(name, lines for posts.lua) of the booking POSTs and the desk's status changes."""
+    for name in POSTERS:
+        server.login(name)
+    return [("booking (POST)", booking_posts(server.database, server.logins, today)),
+            ("status change: desk cancels (POST)",
+             cancel_posts(server.database, server.logins["desk1"], today))]
+
+
+def wrk_screen(server: Server, login: str, url: str, headers: dict, clients: int,
+               seconds: int) -> dict:
+    headers = {**headers, "Cookie": server.login(login).cookie, "Accept-Encoding": "gzip"}
+    DIRECT.open(urllib.request.Request(server.base + url, headers=headers)).read()  # warm
+    return wrk(server.base + url, clients, seconds, headers)
+
+
+def wrk_posts(server: Server, name: str, lines: list[str], clients: int, seconds: int) -> dict:
+    """POST lines not yet used on this server, each once."""
+    posts = server.work / "posts.tsv"
+    offset = server.posts_used.get(name, 0)
+    posts.write_text("\n".join(lines[offset:]) + "\n")
+    result = wrk(server.base + "/", clients, seconds, {},
+                 {"HMS_POSTS": str(posts), "HMS_WRK_THREADS": str(wrk_threads(clients))}, LUA)
+    # The lines the run may have used: each wrk thread takes every n-th line, and the threads
+    # need not send as many; up to a request per connection was in flight.
+    server.posts_used[name] = offset + result["requests"] * wrk_threads(clients) + clients
+    return result
+
+
+def clinic_day(server: Server) -> dt.date:
+    sys.path.insert(0, str(ROOT))
+    from hms import create_app
+    from hms.clock import clinic_today
+
+    with create_app({"DATABASE": str(server.database), "SECRET_KEY": "bench"}).app_context():
+        return clinic_today()  # in the clinic's zone, as the server sees it
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
@@ -158,43 +249,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="per screen and client count")
     parser.add_argument("--only", help="a regular expression: the screens to run")
     parser.add_argument("--no-posts", action="store_true")
+    parser.add_argument("--beside", type=Path, metavar="SMALLER",
+                        help="the growth table instead: each screen at one client on PATH and "
+                             "on the SMALLER hospital, served side by side, in turns")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: bash scripts/setup.sh --bench")
-    clients = [int(c) for c in args.clients.split(",")]
-
-    work = Path(tempfile.mkdtemp(prefix="hms-load-"))
-    database = work / "hospital.sqlite3"
-    shutil.copy(args.path, database)
-    web, redis_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{web}"
-    env = {**os.environ, "HMS_DATABASE": str(database), "HMS_INSTANCE_PATH": str(work),
-           "HMS_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "HMS_SECRET_KEY": "bench",
-           "HMS_BIND": f"127.0.0.1:{web}", "HMS_ACCESS_LOG": "",
-           "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
-    processes = [subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--loglevel", "warning"], cwd=work)]
+    servers = []
     try:
-        processes.append(subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:hms.gunicorn_conf",
-             "bench_app:app"], env=env, cwd=ROOT))
-        wait_for(f"{base}/bench-bare")
-        run(args, clients, base, database)
+        servers.append(Server(args.path))
+        if args.beside:
+            servers.insert(0, Server(args.beside))
+            growth(args, *servers)
+        else:
+            run(args, [int(c) for c in args.clients.split(",")], servers[0])
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-        shutil.rmtree(work, ignore_errors=True)
+        for server in servers:
+            server.stop()
 
 
-def run(args, clients: list[int], base: str, database: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    from hms import create_app
-    from hms.clock import clinic_today
-
-    with create_app({"DATABASE": str(database), "SECRET_KEY": "bench"}).app_context():
-        today = clinic_today()  # in the clinic's zone, as the server sees it
+def run(args, clients: list[int], server: Server) -> None:
+    today = clinic_day(server)
     workers = os.environ.get("HMS_WORKERS", "2 (default)")
     threads = os.environ.get("HMS_THREADS", "4 (default)")
     print(f"gunicorn {workers} workers x {threads} threads; {args.seconds} s per cell; "
@@ -203,48 +278,53 @@ def run(args, clients: list[int], base: str, database: Path) -> None:
     print("| --- | --: | --: | --: | --: | --: | --: |")
     bare = {}
     for c in clients:
-        result = wrk(f"{base}/bench-bare", c, args.seconds, {})
+        result = wrk(f"{server.base}/bench-bare", c, args.seconds, {})
         bare[c] = result["rps"]
         print(f"| bare route | {c} | {result['p50']:.2f} | {result['p99']:.2f} | "
               f"{result['rps']:.0f} | 100% | {result['errors']} |", flush=True)
-    logins: dict[str, Login] = {}
-    cells = screens(today.isoformat()) + [
-        ("300-visit history, PDF", "dr.0001", "/patients/1/history.pdf", {}),
-        ("300-visit history, CSV", "dr.0001", "/patients/1/history.csv", {}),
-    ]
-    for name, login, url, headers in cells:
-        if args.only and not re.search(args.only, name):
-            continue
-        if login not in logins:
-            logins[login] = Login(base, login)
-        headers = {**headers, "Cookie": logins[login].cookie, "Accept-Encoding": "gzip"}
-        DIRECT.open(urllib.request.Request(base + url, headers=headers)).read()  # warm
-        for c in clients:
-            result = wrk(base + url, c, args.seconds, headers)
-            print(f"| {name} | {c} | {result['p50']:.1f} | {result['p99']:.1f} | "
-                  f"{result['rps']:.1f} | {100 * result['rps'] / bare[c]:.2f}% | "
-                  f"{result['errors']} |", flush=True)
-    if args.no_posts:
-        return
-    for name in [f"patient.{n:06d}" for n in range(2, 42)] + ["desk1"]:
-        if name not in logins:
-            logins[name] = Login(base, name)
-    for name, lines in (("booking (POST)", booking_posts(database, logins, today)),
-                        ("status change: desk cancels (POST)",
-                         cancel_posts(database, logins["desk1"], today))):
-        posts = database.parent / "posts.tsv"
-        offset = 0
-        for c in clients:
-            posts.write_text("\n".join(lines[offset:]) + "\n")
-            result = wrk(base + "/", c, args.seconds, {},
-                         {"HMS_POSTS": str(posts), "HMS_WRK_THREADS": str(wrk_threads(c))},
-                         LUA)
-            # The lines the run may have used: each wrk thread takes every n-th line, and the
-            # threads need not send as many; up to a request per connection was in flight.
-            offset += result["requests"] * wrk_threads(c) + c
-            print(f"| {name} | {c} | {result['p50']:.1f} | {result['p99']:.1f} | "
-                  f"{result['rps']:.1f} | {100 * result['rps'] / bare[c]:.2f}% | "
-                  f"{result['errors']} |", flush=True)
+
+    def show(name: str, c: int, result: dict) -> None:
+        print(f"| {name} | {c} | {result['p50']:.1f} | {result['p99']:.1f} | "
+              f"{result['rps']:.1f} | {100 * result['rps'] / bare[c]:.2f}% | "
+              f"{result['errors']} |", flush=True)
+
+    for name, login, url, headers in screen_cells(today):
+        if not args.only or re.search(args.only, name):
+            for c in clients:
+                show(name, c, wrk_screen(server, login, url, headers, c, args.seconds))
+    if not args.no_posts:
+        for name, lines in post_cells(server, today):
+            for c in clients:
+                show(name, c, wrk_posts(server, name, lines, c, args.seconds))
+
+
+def growth(args, smaller: Server, larger: Server) -> None:
+    """p50 at one client of every cell on both hospitals. Each is measured twice, in the order
+    smaller, larger, larger, smaller, so that the machine's drift during a cell (it is shared,
+    and its speed changes) falls on both alike."""
+    today = clinic_day(larger)
+    print(f"{args.seconds} s per measurement, each twice on each hospital, in turns; "
+          f"wrk at one client on the same machine\n")
+    print("| screen | p50 ms, smaller | p50 ms, larger | growth | errors |")
+    print("| --- | --: | --: | --: | --: |")
+    measures = [("bare route", lambda s: wrk(f"{s.base}/bench-bare", 1, args.seconds, {}))]
+    for name, login, url, headers in screen_cells(today):
+        if not args.only or re.search(args.only, name):
+            measures.append((name, lambda s, a=(login, url, headers): wrk_screen(
+                s, *a, 1, args.seconds)))
+    if not args.no_posts:
+        lines = {s: dict(post_cells(s, today)) for s in (smaller, larger)}
+        for name in lines[larger]:
+            measures.append((name, lambda s, n=name: wrk_posts(s, n, lines[s][n], 1,
+                                                               args.seconds)))
+    for name, measure in measures:
+        runs = {s: [] for s in (smaller, larger)}
+        for server in (smaller, larger, larger, smaller):
+            runs[server].append(measure(server))
+        p50 = {s: statistics.mean(r["p50"] for r in runs[s]) for s in runs}
+        errors = sum(r["errors"] for rs in runs.values() for r in rs)
+        print(f"| {name} | {p50[smaller]:.2f} | {p50[larger]:.2f} | "
+              f"{p50[larger] / p50[smaller]:.2f}x | {errors} |", flush=True)
 
 
 if __name__ == "__main__":
