@@ -10,7 +10,10 @@ booking POSTs (each a different free slot) and status changes (the desk cancelli
 different future appointment each time) at the same client counts.
 
 It prints one markdown table: p50 and p99 latency, requests per second, and the throughput as
-a share of the bare route's at the same number of clients. Everything binds to 127.0.0.1.
+a share of the bare route's at the same number of clients. With `--beside SMALLER` it prints
+the growth table instead: both hospitals served at once, every cell at one client on each, in
+the order smaller, larger, larger, smaller, and the ratio of their p50s. Everything binds to
+127.0.0.1.
 """
 
 from __future__ import annotations
