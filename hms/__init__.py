@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hms import config as hms_config
 from hms.web import BoundedInt
@@ -41,6 +42,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
+    if app.config["HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
+                          PREFERRED_URL_SCHEME="https")
+    if proxies := app.config["PROXIES"]:
+        # The client's address, scheme and host as the proxies saw them (Werkzeug's ProxyFix).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies, x_prefix=proxies)
 
     from hms import (
         admin,

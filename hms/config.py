@@ -30,11 +30,17 @@ DEFAULTS: dict[str, object] = {
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": False,
     "MAIL_SENDER": "HMS <no-reply@hms.invalid>",
+    # Behind reverse proxies: how many of them set X-Forwarded-For/-Proto/-Host/-Port/-Prefix.
+    # 0 trusts none of those headers (anyone could send them).
+    "PROXIES": 0,
+    # Served over HTTPS (by the proxy): cookies are sent only over HTTPS, and browsers are told
+    # to use nothing else (HSTS).
+    "HTTPS": False,
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
-         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS"}
-_BOOLS = {"SMTP_STARTTLS"}
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES"}
+_BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:

@@ -112,6 +112,10 @@ def _compress(response: Response) -> Response:
 
 
 def _after_request(response: Response) -> Response:
+    if current_app.config["HTTPS"]:
+        # Sent on every answer, not only those the app sees as HTTPS: behind a proxy that is
+        # not declared it would never be sent, and browsers ignore it over plain HTTP anyway.
+        response.headers["Strict-Transport-Security"] = f"max-age={ONE_YEAR}"
     if request.endpoint == "static" and request.args.get("v"):
         response.cache_control.public = True
         response.cache_control.max_age = ONE_YEAR
