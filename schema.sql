@@ -425,7 +425,7 @@ CREATE TABLE IF NOT EXISTS "report_send" (
 CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
 
--- The latest PDF of each patient's history, with the digest of the HTML it was laid out from:
+-- The latest PDF of each patient's history, with the digest of what it was laid out from:
 -- laying out a long history takes WeasyPrint seconds, so an unchanged history is not laid out
 -- again. Rows older than HMS_EXPORT_DAYS are removed with the expired exports.
 CREATE TABLE IF NOT EXISTS "history_pdf" (
@@ -435,8 +435,8 @@ CREATE TABLE IF NOT EXISTS "history_pdf" (
     "created_at" DATETIME NOT NULL
 );
 
--- A background export of a patient's history (a CSV or a PDF); the file lives in the instance folder under an
--- unguessable name and is downloadable by its owner only, until it expires.
+-- A background export of a patient's history (a CSV or a PDF), downloadable by its owner only,
+-- until it expires. Its file is in export_file, so any web host can serve what any worker made.
 CREATE TABLE IF NOT EXISTS "export_job" (
     "id"          INTEGER NOT NULL PRIMARY KEY,
     "owner_id"    INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
@@ -444,7 +444,6 @@ CREATE TABLE IF NOT EXISTS "export_job" (
     "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
                   CHECK (status IN ('queued', 'running', 'done', 'failed', 'expired')),
     "progress"    INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
-    "filename"    VARCHAR(80),
     "error"       TEXT,
     "created_at"  DATETIME NOT NULL,
     "finished_at" DATETIME,
@@ -453,3 +452,10 @@ CREATE TABLE IF NOT EXISTS "export_job" (
 );
 CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
 CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");
+
+-- The finished file of an export, written in the same transaction that marks its job done: a
+-- worker that dies mid-export leaves no half file, and nothing lives on one host's disk.
+CREATE TABLE IF NOT EXISTS "export_file" (
+    "job_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "export_job" ("id") ON DELETE CASCADE,
+    "data"   BLOB NOT NULL
+);

@@ -59,6 +59,14 @@ BACKFILLS = {
 }
 
 
+# Tables that replaced something on an older database, and what to change there when schema.sql
+# first creates them.
+REPLACEMENTS = {
+    # Exports were files in one host's instance folder before export_file: not carried over.
+    "export_file": "UPDATE export_job SET status = 'expired' WHERE status = 'done'",
+}
+
+
 # Columns added to a table after its first release: SQLite's CREATE TABLE IF NOT EXISTS leaves
 # an older table as it was, so init adds each missing one (with its default and CHECK).
 ADDED_COLUMNS = {
@@ -72,13 +80,13 @@ def init_schema() -> None:
     sql = SCHEMA_PATH.read_text()
     with db.connection_context():
         if isinstance(db.obj, SqliteDatabase):
-            new = [t for t in BACKFILLS if t not in db.get_tables()]
+            new = [t for t in (*BACKFILLS, *REPLACEMENTS) if t not in db.get_tables()]
             db.connection().executescript(sql)
             for (table, column), definition in ADDED_COLUMNS.items():
                 if column not in {c.name for c in db.get_columns(table)}:
                     db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
             for table in new:  # created just now, on a database that may hold rows already
-                db.execute_sql(BACKFILLS[table])
+                db.execute_sql({**BACKFILLS, **REPLACEMENTS}[table])
         else:
             for statement in filter(str.strip, sql.split(";")):
                 db.execute_sql(statement)

@@ -2,10 +2,9 @@
 their expiry. No Flask views here; the views (hms/exports.py) and the worker (tasks.py) share it.
 
 A background export (a CSV, or a PDF: laying out a long history takes WeasyPrint seconds, which
-belong in the worker, not in a request) is written to `<instance>/exports/<token>.<kind>.part`
-and renamed to `<token>.<kind>` only once complete, so a download never sees half a file. The
-token is random (secrets.token_urlsafe), so a file's name says nothing about whose history it
-holds.
+belong in the worker, not in a request) is written whole into export_file in the transaction
+that marks its job done, so a download never sees half a file, and any web host can serve what
+a worker on any other host made.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ import functools
 import hashlib
 import io
 import logging
-import os
-import re
-import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from hms.models import (
     Appointment,
     Department,
     Doctor,
+    ExportFile,
     ExportJob,
     HistoryPdf,
     Patient,
@@ -51,10 +49,6 @@ ENCODING = "utf-8-sig"
 PENDING = ("queued", "running")
 # About this many progress updates per export, however long the history.
 PROGRESS_STEPS = 20
-# A .part file nobody has written for this long belongs to a worker that died mid-export; a
-# finished file no job names (its job deleted with its owner) is removed after the same wait.
-ORPHAN_AGE = dt.timedelta(hours=1)
-FILE_NAME = re.compile(r"[A-Za-z0-9_-]{20,60}\.(csv|pdf)")
 
 
 def safe_cell(value: object) -> str:
@@ -107,11 +101,6 @@ def download_name(patient: Patient, day: dt.date, suffix: str) -> str:
 
 # --- background exports ----------------------------------------------------------------------
 
-def export_folder() -> Path:
-    """Where export files live: the instance folder's exports/."""
-    return Path(current_app.instance_path) / "exports"
-
-
 def start_export(owner: User, patient: Patient, kind: str = "csv") -> ExportJob:
     """Record a queued export (CSV or PDF) of the patient's history for its owner, kept
     EXPORT_DAYS days."""
@@ -150,12 +139,12 @@ def recent_exports(owner: User, patient: Patient, limit: int = 5
     return found
 
 
-def file_of(job: ExportJob) -> Path | None:
+def file_of(job: ExportJob) -> bytes | None:
     """The finished file of a done job, or None (the caller checks expiry)."""
-    if job.status != "done" or not job.filename or not FILE_NAME.fullmatch(job.filename):
+    if job.status != "done":
         return None
-    path = export_folder() / job.filename
-    return path if path.is_file() else None
+    kept = ExportFile.get_or_none(ExportFile.job == job.id)
+    return bytes(kept.data) if kept else None
 
 
 def _set(job_id: int, **values) -> int:
@@ -233,54 +222,36 @@ def run_export(job_id: int) -> str:
                .where(ExportJob.id == job_id, ExportJob.status == "queued").execute())
     if not claimed:
         return "skipped"
-    folder = export_folder()
-    token = secrets.token_urlsafe(24)
-    part = final = None
     try:
         job = ExportJob.get_by_id(job_id)
-        part, final = folder / f"{token}.{job.kind}.part", folder / f"{token}.{job.kind}"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Readable by the app's own user only, like the database: it is a medical record.
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         if job.kind == "pdf":
-            with open(fd, "wb") as out:
-                out.write(history_pdf(job.patient))
+            data = history_pdf(job.patient)
         else:
-            with open(fd, "w", encoding=ENCODING, newline="") as out:
-                write_csv(out, history(job.patient),
-                          lambda percent: _set(job_id, progress=percent))
-        part.replace(final)
-        _set(job_id, status="done", progress=100, filename=final.name, finished_at=utc_now())
+            out = io.StringIO(newline="")
+            write_csv(out, history(job.patient), lambda percent: _set(job_id, progress=percent))
+            data = out.getvalue().encode(ENCODING)
+        with write_transaction():  # the file and "done" together, or neither
+            ExportFile.insert(job=job_id, data=data).on_conflict_replace().execute()
+            _set(job_id, status="done", progress=100, finished_at=utc_now())
     except Exception as error:  # the job must end failed, never stay "running"
         log.exception("Export %s failed", job_id)
-        for path in (part, final):
-            if path:
-                path.unlink(missing_ok=True)
         mark_failed(job_id, f"{type(error).__name__}: {error}")
         return "failed"
     return "done"
 
 
 def remove_expired(now: dt.datetime | None = None) -> int:
-    """Delete the files of expired exports and mark their jobs expired; also remove files a
-    dead worker or a deleted job left behind, and kept history PDFs older than EXPORT_DAYS.
-    Returns the number of jobs expired."""
+    """Delete the files of expired exports and mark their jobs expired, and delete kept history
+    PDFs older than EXPORT_DAYS. Returns the number of jobs expired."""
     now = now or utc_now()
-    folder = export_folder()
-    expired = list(ExportJob.select().where(ExportJob.expires_at <= now,
-                                            ExportJob.status != "expired"))
-    for job in expired:
-        if job.filename and FILE_NAME.fullmatch(job.filename):
-            (folder / job.filename).unlink(missing_ok=True)
-        _set(job.id, status="expired", filename=None)
-    kept_since = now - dt.timedelta(days=current_app.config["EXPORT_DAYS"])
-    HistoryPdf.delete().where(HistoryPdf.created_at < kept_since.replace(tzinfo=None)).execute()
-    if folder.is_dir():
-        kept = {name for (name,) in ExportJob.select(ExportJob.filename)
-                .where(ExportJob.status == "done", ExportJob.filename.is_null(False)).tuples()}
-        cutoff = (now - ORPHAN_AGE).replace(tzinfo=dt.UTC).timestamp()
-        for path in folder.iterdir():
-            if path.name not in kept and path.suffix in (".part", ".csv", ".pdf") \
-                    and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+    expired = [job_id for (job_id,) in ExportJob.select(ExportJob.id).where(
+        ExportJob.expires_at <= now, ExportJob.status != "expired").tuples()]
+    with write_transaction():
+        ExportFile.delete().where(ExportFile.job.in_(expired)).execute()
+        ExportJob.update(status="expired").where(ExportJob.id.in_(expired)).execute()
+        kept_since = now - dt.timedelta(days=current_app.config["EXPORT_DAYS"])
+        HistoryPdf.delete().where(HistoryPdf.created_at < kept_since.replace(tzinfo=None)
+                                  ).execute()
+    # Exports made before they were kept in the database were files in the instance folder.
+    shutil.rmtree(Path(current_app.instance_path) / "exports", ignore_errors=True)
     return len(expired)

@@ -138,8 +138,8 @@ def download(job_id: int):
     job = export_for(current_user, job_id)
     if exporting.is_expired(job):
         abort(410, EXPIRED)
-    path = exporting.file_of(job)
-    if path is None:
+    data = exporting.file_of(job)
+    if data is None:
         abort(404)
     name = exporting.download_name(job.patient, job.created_at.date(), job.kind)
-    return private_download(path.read_bytes(), name, MIMETYPES[job.kind])
+    return private_download(data, name, MIMETYPES[job.kind])

@@ -493,7 +493,7 @@ class ReportSend(SendRecord):
 
 
 class HistoryPdf(BaseModel):
-    """The latest PDF of a patient's history and the digest of the HTML it was made from."""
+    """The latest PDF of a patient's history and the digest of what it was made from."""
 
     patient = ForeignKeyField(Patient, primary_key=True, on_delete="CASCADE", backref="+")
     digest = CharField(max_length=64)
@@ -514,12 +514,18 @@ class ExportJob(BaseModel):
     status = CharField(max_length=10, default="queued",
                        constraints=[Check(_in("status", EXPORT_STATUSES))])
     progress = IntegerField(default=0, constraints=[Check("progress BETWEEN 0 AND 100")])
-    filename = CharField(max_length=80, null=True)
     error = TextField(null=True)
     created_at = DateTimeField(default=utc_now)
     finished_at = DateTimeField(null=True)
     expires_at = DateTimeField(index=True)
     kind = CharField(max_length=3, default="csv", constraints=[Check(_in("kind", EXPORT_KINDS))])
+
+
+class ExportFile(BaseModel):
+    """A finished export's file, saved with the job's "done" in one transaction."""
+
+    job = ForeignKeyField(ExportJob, primary_key=True, on_delete="CASCADE", backref="+")
+    data = BlobField()
 
 
 MODELS = [
@@ -543,6 +549,7 @@ MODELS = [
     ReportSend,
     HistoryPdf,
     ExportJob,
+    ExportFile,
 ]
 
 

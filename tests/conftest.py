@@ -23,7 +23,7 @@ from hms.clock import clinic_today
 from hms.db import db, init_schema
 from hms.models import Doctor, DoctorAvailability, Patient, User
 from instants import DEFAULT, MATRIX, PERSONAS_MADE
-from support import PASSWORD, csrf_token, free_port, make_app, without_faketime
+from support import PASSWORD, AuthActions, free_port, make_app, without_faketime
 
 # Tests state their own configuration: a developer's HMS_* settings must not leak in.
 for _name in [n for n in os.environ if n.startswith("HMS_")]:
@@ -141,22 +141,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-class AuthActions:
-    """Log in and out through the real forms, CSRF token included."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def login(self, username: str, password: str = PASSWORD):
-        page = self._client.get("/login")
-        return self._client.post("/login", data={
-            "csrf_token": csrf_token(page.text), "username": username, "password": password})
-
-    def logout(self):
-        page = self._client.get("/", follow_redirects=True)
-        return self._client.post("/logout", data={"csrf_token": csrf_token(page.text)})
 
 
 @pytest.fixture

@@ -54,3 +54,19 @@ def without_faketime(environ: dict[str, str] | None = None) -> dict[str, str]:
     if preload:
         env["LD_PRELOAD"] = ":".join(preload)
     return {k: v for k, v in env.items() if not k.startswith("FAKETIME")}
+
+
+class AuthActions:
+    """Log in and out through the real forms, CSRF token included."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        page = self._client.get("/login")
+        return self._client.post("/login", data={
+            "csrf_token": csrf_token(page.text), "username": username, "password": password})
+
+    def logout(self):
+        page = self._client.get("/", follow_redirects=True)
+        return self._client.post("/logout", data={"csrf_token": csrf_token(page.text)})

@@ -7,12 +7,10 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 import shutil
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,8 @@ from redis import RedisError
 import tasks
 from hms import exporting
 from hms.clock import utc_now
-from hms.models import Appointment, AuditLog, Doctor, ExportJob, HistoryPdf, Treatment
-from support import csrf_token, run_queued
+from hms.models import Appointment, AuditLog, Doctor, ExportFile, ExportJob, HistoryPdf, Treatment
+from support import AuthActions, csrf_token, make_app, run_queued
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
@@ -97,9 +95,10 @@ def start_export(client, data: dict | None = None, htmx: bool = False):
     return client.post("/exports", data=form, headers=headers)
 
 
-def export_files(app) -> list[str]:
-    folder = Path(app.instance_path) / "exports"
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+def export_file(job: ExportJob) -> bytes | None:
+    """The finished file the database holds for a job."""
+    kept = ExportFile.get_or_none(ExportFile.job == job.id)
+    return bytes(kept.data) if kept else None
 
 
 # --- CSV at once -----------------------------------------------------------------------------
@@ -312,11 +311,8 @@ def test_background_export_writes_the_file_then_marks_the_job_done(client, auth,
     assert (job.status, job.progress, job.error) == ("done", 100, None)
     assert job.finished_at >= job.created_at >= before.replace(microsecond=0)
     assert job.expires_at == job.created_at + dt.timedelta(days=7)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32}\.csv", job.filename)
-    assert export_files(worker_app) == [job.filename]  # no .part left behind
-    path = Path(worker_app.instance_path) / "exports" / job.filename
-    assert rows_of(path.read_bytes()) == [HEADER, *PAT_ONE_ROWS]
-    assert path.stat().st_mode & 0o777 == 0o600  # a medical record: the app's user only
+    assert rows_of(export_file(job)) == [HEADER, *PAT_ONE_ROWS]
+    assert not (Path(worker_app.instance_path) / "exports").exists()  # nothing on this host
 
     page = client.get(response.headers["Location"])
     assert "<html" in page.text and f'href="/exports/{job.id}/download" download' in page.text
@@ -327,7 +323,7 @@ def test_background_export_writes_the_file_then_marks_the_job_done(client, auth,
     assert download.headers["Content-Disposition"].startswith(
         f'attachment; filename="hms-history-{patient.id}-')
     assert "no-store" in download.headers["Cache-Control"]
-    assert download.data == path.read_bytes()
+    assert download.data == export_file(job)
 
 
 def test_a_pdf_is_prepared_in_the_background_and_downloaded(client, auth, records,
@@ -337,8 +333,7 @@ def test_a_pdf_is_prepared_in_the_background_and_downloaded(client, auth, record
     response = start_export(client, {"kind": "pdf"})
     job = ExportJob.get()
     assert response.status_code == 303 and (job.kind, job.status) == ("pdf", "done")
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32}\.pdf", job.filename)
-    assert export_files(worker_app) == [job.filename]
+    assert export_file(job).startswith(b"%PDF-")
     page = client.get(f"/exports/{job.id}").text
     assert "Your PDF export of Pat One" in page and "Download the prepared PDF" in page
     download = client.get(f"/exports/{job.id}/download")
@@ -446,8 +441,7 @@ def test_progress_is_recorded_as_the_export_goes(app, records, monkeypatch):
     progress = [p for p in seen if isinstance(p, int)]
     assert progress == sorted(progress) and len(progress) >= 10 and progress[-1] == 100
     assert all(0 < p < 100 for p in progress[:-1]) and set(seen) >= {"running"}
-    assert len(rows_of((Path(app.instance_path) / "exports" /
-                        ExportJob.get_by_id(job.id).filename).read_bytes())) == 1 + 43
+    assert len(rows_of(export_file(job))) == 1 + 43
 
 
 def test_a_job_that_is_not_queued_is_not_run_again(app, records, worker_app):
@@ -455,9 +449,9 @@ def test_a_job_that_is_not_queued_is_not_run_again(app, records, worker_app):
     job = ExportJob.create(owner=patient.user, patient=patient,
                            expires_at=utc_now() + dt.timedelta(days=7))
     assert tasks.export_history.call_local(job.id) == "done"
-    first = ExportJob.get_by_id(job.id).filename
+    first = export_file(job)
     assert tasks.export_history.call_local(job.id) == "skipped"
-    assert ExportJob.get_by_id(job.id).filename == first and export_files(app) == [first]
+    assert export_file(job) == first and ExportFile.select().count() == 1
 
 
 @pytest.mark.parametrize("kind", ["csv", "pdf"])
@@ -470,8 +464,8 @@ def test_a_failed_export_keeps_the_error_and_leaves_no_file(client, auth, record
     auth.login("pat.one")
     start_export(client, {"kind": kind})
     job = ExportJob.get()
-    assert (job.status, job.error, job.filename) == ("failed", "OSError: disk full", None)
-    assert job.finished_at is not None and export_files(worker_app) == []
+    assert (job.status, job.error) == ("failed", "OSError: disk full")
+    assert job.finished_at is not None and export_file(job) is None
     page = client.get(f"/exports/{job.id}", headers=HTMX).text
     assert "could not be prepared" in page and "hx-trigger" not in page
     assert "disk full" not in page  # the error is for the admin's jobs page
@@ -490,7 +484,36 @@ def test_a_failure_while_writing_removes_the_partial_file(app, records, monkeypa
     with app.app_context():
         assert exporting.run_export(job.id) == "failed"
     assert ExportJob.get_by_id(job.id).error == "ValueError: bad row"
-    assert export_files(app) == []
+    assert export_file(job) is None
+
+
+def test_a_file_the_database_cannot_keep_fails_the_job_not_half_done(app, records):
+    """The file and "done" are one transaction: when the file cannot be saved, the job is
+    failed, never done without a file."""
+    with sqlite3.connect(app.config["DATABASE"]) as con:
+        con.execute("CREATE TRIGGER refuse BEFORE INSERT ON export_file "
+                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    patient = records.patient("pat.one")
+    job = ExportJob.create(owner=patient.user, patient=patient,
+                           expires_at=utc_now() + dt.timedelta(days=7))
+    with app.app_context():
+        assert exporting.run_export(job.id) == "failed"
+    job = ExportJob.get_by_id(job.id)
+    assert (job.status, job.error) == ("failed", "IntegrityError: disk full")
+    assert export_file(job) is None
+
+
+def test_any_host_serves_an_export_a_worker_on_another_made(tmp_path, redis_url, client, auth,
+                                                            records, worker_app):
+    """Two web hosts share the database, not a disk: each has its own instance folder."""
+    auth.login("pat.one")
+    start_export(client)
+    job = ExportJob.get()
+    other = make_app(tmp_path / "other-host", redis_url,
+                     DATABASE=worker_app.config["DATABASE"]).test_client()
+    AuthActions(other).login("pat.one")
+    download = other.get(f"/exports/{job.id}/download")
+    assert download.status_code == 200 and rows_of(download.data) == [HEADER, *PAT_ONE_ROWS]
 
 
 def test_an_unreachable_queue_fails_the_job_with_a_message(client, auth, records, monkeypatch):
@@ -568,11 +591,9 @@ def test_expired_exports_are_removed_and_refused(client, auth, records, worker_a
     auth.login("pat.one")
     start_export(client)
     job = ExportJob.get()
-    path = Path(worker_app.instance_path) / "exports" / job.filename
     kept = ExportJob.create(owner=job.owner, patient=job.patient, status="done", progress=100,
-                            filename="k" * 32 + ".csv",
                             expires_at=utc_now() + dt.timedelta(days=1))
-    (path.parent / kept.filename).write_bytes(b"kept")
+    ExportFile.create(job=kept, data=b"kept")
 
     ExportJob.update(expires_at=utc_now() - dt.timedelta(seconds=1)) \
         .where(ExportJob.id == job.id).execute()
@@ -581,8 +602,8 @@ def test_expired_exports_are_removed_and_refused(client, auth, records, worker_a
     assert refused.status_code == 410 and "has expired" in refused.text
     assert tasks.remove_expired_exports.call_local() == 1
     job = ExportJob.get_by_id(job.id)
-    assert (job.status, job.filename) == ("expired", None) and not path.exists()
-    assert export_files(worker_app) == [kept.filename]  # an unexpired file stays
+    assert job.status == "expired" and export_file(job) is None
+    assert export_file(kept) == b"kept"  # an unexpired file stays
     assert client.get(f"/exports/{job.id}/download").status_code == 410
     widget = client.get(f"/exports/{job.id}", headers=HTMX).text
     assert "has expired" in widget and "hx-trigger" not in widget
@@ -590,20 +611,13 @@ def test_expired_exports_are_removed_and_refused(client, auth, records, worker_a
     assert f"export-{job.id}" not in client.get("/me/history").text
 
 
-def test_clean_up_removes_files_a_dead_worker_left_behind(app, records):
+def test_clean_up_removes_the_files_of_exports_made_before_the_database_kept_them(app):
     folder = Path(app.instance_path) / "exports"
     folder.mkdir(parents=True)
-    stale, fresh = folder / ("s" * 32 + ".csv.part"), folder / ("f" * 32 + ".csv.part")
-    orphan = folder / ("o" * 32 + ".csv")
-    for path in (stale, fresh, orphan):
-        path.write_bytes(b"x")
-    # The files carry the machine's time; give each one a time on the tests' frozen clock.
-    now = time.time()
-    for path, age in ((stale, 7200), (fresh, 60), (orphan, 7200)):
-        os.utime(path, (now - age, now - age))
+    (folder / ("o" * 32 + ".csv")).write_bytes(b"an old export")
     with app.app_context():
         exporting.remove_expired()
-    assert export_files(app) == [fresh.name]
+    assert not folder.exists()
 
 
 def test_history_page_lists_the_users_unexpired_exports(client, auth, records, worker_app):

@@ -319,6 +319,7 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                 "AND sql LIKE ?", (name, f'%"{name}"%')).fetchall():
             database.execute_sql(f'DROP TRIGGER "{trigger}"')
         database.execute_sql(f'DROP TABLE "{name}"')
+    database.execute_sql('DROP TABLE "export_file"')  # exports were files then
     sql = database.execute_sql
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
     sql("INSERT INTO users (id, username, role, created_at) VALUES "
@@ -328,6 +329,9 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
         "(1, 2, 'Grace Hopper', 'female', '1980-01-01')")
     sql("UPDATE patient SET phone = '0700 123' WHERE id = 1")  # no trigger left to index it
     _insert(database)
+    sql("INSERT INTO export_job (owner_id, patient_id, status, created_at, expires_at) VALUES "
+        "(2, 1, 'done', '2030-01-01', '2030-01-08'), (2, 1, 'failed', '2030-01-01', "
+        "'2030-01-08')")
     database.close()
     db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
     def filled() -> None:
@@ -345,6 +349,8 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                 (1, 1, "Grace Hopper", 1, "2030-01-07")]
             assert sql("SELECT * FROM phone_search").fetchall() == [
                 ("00123", 1), ("0123", 1), ("0700123", 1), ("123", 1), ("700123", 1)]
+            assert sql("SELECT status FROM export_job ORDER BY id").fetchall() == [
+                ("expired",), ("failed",)]  # its file was on one host's disk: not carried over
             assert "kind" in {c.name for c in db.get_columns("export_job")}
             rollup, counted = _day_rollup(db)
             assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
