@@ -1,4 +1,5 @@
-"""The `hms` command: Flask's CLI plus init-db, create-user and seed-demo."""
+"""The `hms` command: Flask's CLI plus init-db, create-user, seed-demo, open-slots and
+copy-database."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(open_slots_command)
+    app.cli.add_command(copy_database_command)
 
 
 @click.command("init-db")
@@ -75,6 +77,25 @@ def open_slots_command() -> None:
 
     with db.connection_context():
         click.echo(f"{open_slots_from_plans()} slots opened.")
+
+
+@click.command("copy-database")
+@click.argument("source")
+@click.argument("target")
+@with_appcontext
+def copy_database_command(source: str, target: str) -> None:
+    """Copy a hospital from SOURCE (a SQLite path or URL) into the empty PostgreSQL database
+    TARGET (postgresql://...), then compare every table's row count. Stop the web server and
+    the worker first: rows written during the copy would not be in it."""
+    from flask import current_app
+
+    from hms.copying import CopyError, copy_database
+
+    try:
+        copy_database(source, target, current_app.instance_path, say=click.echo)
+    except CopyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Copied; every table's row count matches. Now set HMS_DATABASE={target}")
 
 
 def _create_app(*_args, **_kwargs) -> Flask:

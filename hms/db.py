@@ -14,7 +14,11 @@ from playhouse.db_url import connect
 
 db = DatabaseProxy()
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "schema.sql"  # SQLite, the embedded default
+POSTGRES_SCHEMA_PATH = ROOT / "schema.postgres.sql"
+# Taken while schema.postgres.sql is applied: the web and the worker may run init-db at once.
+_SCHEMA_LOCK = 4_712_001
 
 # WAL lets readers work while one writer commits; busy_timeout makes writers queue, not fail.
 SQLITE_PRAGMAS = {
@@ -75,11 +79,12 @@ ADDED_COLUMNS = {
 
 
 def init_schema() -> None:
-    """Apply schema.sql; every statement is IF NOT EXISTS, so running it twice is harmless.
-    Then gather the planner's statistics, which a new index needs."""
-    sql = SCHEMA_PATH.read_text()
+    """Apply the engine's schema (schema.sql, or schema.postgres.sql on PostgreSQL); every
+    statement may run again, so running it twice is harmless. Then gather the planner's
+    statistics, which a new index needs."""
     with db.connection_context():
-        if isinstance(db.obj, SqliteDatabase):
+        if is_sqlite():
+            sql = SCHEMA_PATH.read_text()
             new = [t for t in (*BACKFILLS, *REPLACEMENTS) if t not in db.get_tables()]
             db.connection().executescript(sql)
             for (table, column), definition in ADDED_COLUMNS.items():
@@ -88,8 +93,11 @@ def init_schema() -> None:
             for table in new:  # created just now, on a database that may hold rows already
                 db.execute_sql({**BACKFILLS, **REPLACEMENTS}[table])
         else:
-            for statement in filter(str.strip, sql.split(";")):
-                db.execute_sql(statement)
+            # One script in one transaction (psycopg runs several statements when given no
+            # parameters); function bodies hold semicolons, so it is not split.
+            with db.atomic():
+                db.execute_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+                db.connection().execute(POSTGRES_SCHEMA_PATH.read_text())
         gather_statistics()
 
 
@@ -98,10 +106,15 @@ def init_schema() -> None:
 ANALYSIS_LIMIT = 1000
 
 
+def is_sqlite() -> bool:
+    """Whether the app's database is SQLite (else PostgreSQL)."""
+    return isinstance(db.obj, SqliteDatabase)
+
+
 def gather_statistics() -> None:
     """Refresh the query planner's statistics (SQLite's ANALYZE; without them it picks poor
     plans on a large hospital). Run at init and every hour by the worker."""
-    if isinstance(db.obj, SqliteDatabase):
+    if is_sqlite():
         db.execute_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
     db.execute_sql("ANALYZE")
 
@@ -148,7 +161,10 @@ def write_transaction():
     """A transaction that takes the write lock at once (SQLite's BEGIN IMMEDIATE), so that the
     checks a booking makes and the row it writes cannot interleave with another writer; on
     SQLite, after its turn in the writers' queue. Nested, it is a savepoint."""
-    if not isinstance(db.obj, SqliteDatabase):
+    if not is_sqlite():
+        # PostgreSQL at READ COMMITTED: rows are locked as they are written, and the unique
+        # indexes are the guarantee (a lost race is an IntegrityError the caller turns into
+        # "that slot was just taken").
         with db.atomic():
             yield
         return

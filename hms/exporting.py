@@ -208,7 +208,9 @@ def history_pdf(patient: Patient) -> bytes:
     try:
         with write_transaction():
             (HistoryPdf.insert(patient=patient, digest=digest, pdf=data, created_at=utc_now())
-             .on_conflict_replace().execute())
+             .on_conflict(conflict_target=[HistoryPdf.patient],
+                          preserve=[HistoryPdf.digest, HistoryPdf.pdf, HistoryPdf.created_at])
+             .execute())
     except DatabaseError:  # keeping it only saves the next layout: the PDF is still good
         log.warning("Could not keep the history PDF of patient %s", patient.id, exc_info=True)
     return data
@@ -231,7 +233,7 @@ def run_export(job_id: int) -> str:
             write_csv(out, history(job.patient), lambda percent: _set(job_id, progress=percent))
             data = out.getvalue().encode(ENCODING)
         with write_transaction():  # the file and "done" together, or neither
-            ExportFile.insert(job=job_id, data=data).on_conflict_replace().execute()
+            ExportFile.create(job=job_id, data=data)  # once: the job was claimed once
             _set(job_id, status="done", progress=100, finished_at=utc_now())
     except Exception as error:  # the job must end failed, never stay "running"
         log.exception("Export %s failed", job_id)

@@ -26,7 +26,7 @@ from peewee import (
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from hms.clock import utc_now
-from hms.db import db
+from hms.db import db, is_sqlite
 
 ROLES = ("admin", "doctor", "patient", "receptionist")
 GENDERS = ("female", "male", "other")
@@ -88,7 +88,7 @@ class User(UserMixin, BaseModel):
     def ids_matching(cls, q: str):
         """The ids of the logins whose username or e-mail contains q: through the trigram index
         (UserSearch) from three characters on; shorter text is compared row by row."""
-        if len(q) < 3:
+        if len(q) < 3 or not is_sqlite():  # PostgreSQL: ILIKE through pg_trgm's GIN indexes
             return cls.select(cls.id).where(cls.username.contains(q) | cls.email.contains(q))
         return UserSearch.select(UserSearch.rowid).where(UserSearch.match(phrase(q)))
 
@@ -186,14 +186,16 @@ class Patient(BaseModel):
     def matching(cls, q: str, candidates: int | None = None):
         """The condition 'name or phone contains q' (at most `candidates` matches, when
         given): a phone number, however it is spaced, through the phone's digits
-        (PhoneSearch); other text through the trigram index (PatientSearch) from three
-        characters on; shorter text is compared row by row."""
+        (PhoneSearch); other text through the trigram index (PatientSearch on SQLite, pg_trgm
+        on PostgreSQL) from three characters on; shorter text is compared row by row."""
         digits = PhoneSearch.digits_of(q)
         if len(digits) >= 3:
             found = PhoneSearch.select(PhoneSearch.patient_id).where(
                 PhoneSearch.digits >= digits, PhoneSearch.digits < digits + ":")  # ':' follows '9'
         elif len(q) < 3:
             return cls.full_name.contains(q) | cls.phone.contains(q)
+        elif not is_sqlite():  # PostgreSQL: ILIKE through pg_trgm's GIN indexes
+            found = cls.select(cls.id).where(cls.full_name.contains(q) | cls.phone.contains(q))
         else:
             found = PatientSearch.select(PatientSearch.rowid).where(
                 PatientSearch.match(phrase(q)))
@@ -527,6 +529,9 @@ class ExportFile(BaseModel):
     job = ForeignKeyField(ExportJob, primary_key=True, on_delete="CASCADE", backref="+")
     data = BlobField()
 
+
+# SQLite's FTS5 indexes; PostgreSQL searches the columns themselves (pg_trgm).
+SQLITE_ONLY = (PatientSearch, UserSearch)
 
 MODELS = [
     Department,

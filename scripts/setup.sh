@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything HMS needs on a Debian machine, idempotently:
-#   Debian packages (Redis, Pango for WeasyPrint; with --test also Chromium, poppler and
-#   faketime; with --bench, wrk),
+#   Debian packages (Redis, Pango for WeasyPrint; with --test also Chromium, poppler,
+#   faketime and PostgreSQL; with --bench, wrk),
 #   a virtual environment in .venv with the Python packages, and htmx from npm into static/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,8 @@ apt_packages=(python3-venv redis-server libpango-1.0-0 libpangoft2-1.0-0 libharf
 extras="."
 if [[ "${1:-}" == "--test" ]]; then
     # faketime: tests/test_clock.py moves the machine's clock to prove it does not matter.
-    apt_packages+=(chromium poppler-utils faketime)
+    # postgresql: the tests run a private PostgreSQL cluster (initdb) on a loopback port.
+    apt_packages+=(chromium poppler-utils faketime postgresql)
     extras=".[test]"
 elif [[ "${1:-}" == "--bench" ]]; then
     # wrk: the load generator of bench/load.py.

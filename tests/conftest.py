@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,22 @@ from support import PASSWORD, AuthActions, free_port, make_app, without_faketime
 # Tests state their own configuration: a developer's HMS_* settings must not leak in.
 for _name in [n for n in os.environ if n.startswith("HMS_")]:
     del os.environ[_name]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the database every app fixture runs on (scripts/test.sh runs both)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, tests of SQLite's own machinery (its file, its writers' lock, FTS5) are
+    skipped, saying so; they run in the SQLite pass."""
+    if config.getoption("engine") != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="about SQLite's own machinery: runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
 
 
 def pytest_generate_tests(metafunc):
@@ -80,23 +97,56 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def persona_db(tmp_path_factory, redis_url) -> Path:
-    """A database built from schema.sql with the personas, made once (password hashing is slow
-    on purpose) and copied for each test."""
+def postgres():
+    """A private PostgreSQL cluster (tests/postgres.py) for the whole test session."""
+    from postgres import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def database_engine(request) -> str:
+    """The engine of this test run: sqlite (the default) or postgresql (`--engine`)."""
+    return request.config.getoption("engine")
+
+
+@pytest.fixture(scope="session")
+def persona_db(tmp_path_factory, redis_url, database_engine, request) -> str:
+    """A database built from the engine's schema with the personas, made once (password
+    hashing is slow on purpose) and copied for each test: a SQLite file, or a PostgreSQL
+    template database."""
     folder = tmp_path_factory.mktemp("template")
-    app = make_app(folder, redis_url)
+    if database_engine == "postgresql":
+        location = request.getfixturevalue("postgres").create("personas")
+    else:
+        location = str(folder / "hms-test.sqlite3")
+    app = make_app(folder, redis_url, DATABASE=location)
     with app.app_context(), time_machine.travel(PERSONAS_MADE, tick=False):
         init_schema()
         with db.connection_context():
             make_personas()
-    return folder / "hms-test.sqlite3"
+    db.close()
+    return location
 
 
 @pytest.fixture
-def app(tmp_path: Path, redis_url: str, persona_db: Path):
-    """The app on its own copy of the personas' SQLite file."""
-    shutil.copy(persona_db, tmp_path / "hms-test.sqlite3")
-    app = make_app(tmp_path, redis_url)
+def database(tmp_path: Path, persona_db: str, database_engine: str, request) -> str:
+    """This test's own copy of the personas' database: a SQLite path or a PostgreSQL URL."""
+    if database_engine == "sqlite":
+        shutil.copy(persona_db, tmp_path / "hms-test.sqlite3")
+        return str(tmp_path / "hms-test.sqlite3")
+    postgres = request.getfixturevalue("postgres")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    request.addfinalizer(lambda: postgres.drop(name))
+    return postgres.create(name, template="personas")
+
+
+@pytest.fixture
+def app(tmp_path: Path, redis_url: str, database: str):
+    """The app on its own copy of the personas' database."""
+    app = make_app(tmp_path, redis_url, DATABASE=database)
     yield app
     if not db.is_closed():
         db.close()

@@ -70,3 +70,27 @@ class AuthActions:
     def logout(self):
         page = self._client.get("/", follow_redirects=True)
         return self._client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+def refuse_inserts(table: str):
+    """Make the database refuse every row inserted into table, as a full disk would, on either
+    engine (a trigger that raises). Returns what undoes it."""
+    from hms.db import db, is_sqlite
+
+    name = f"refuse_{table}"
+    with db.connection_context():
+        if is_sqlite():
+            db.execute_sql(f'CREATE TRIGGER "{name}" BEFORE INSERT ON "{table}" '
+                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        else:
+            db.execute_sql(f'CREATE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS '
+                           "$$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = "
+                           "'check_violation'; END $$")
+            db.execute_sql(f'CREATE TRIGGER "{name}" BEFORE INSERT ON "{table}" '
+                           f'FOR EACH ROW EXECUTE FUNCTION "{name}"()')
+
+    def undo() -> None:
+        with db.connection_context():
+            db.execute_sql(f'DROP TRIGGER "{name}"' + ("" if is_sqlite() else f' ON "{table}"'))
+
+    return undo

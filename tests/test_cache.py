@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import shutil
 from collections import Counter
 from contextlib import contextmanager
 
@@ -461,9 +460,9 @@ def test_invalidation_missed_during_a_redis_blip_is_sent_before_the_next_read(
     assert any(r.name == "hms.cache" and r.levelno == logging.WARNING for r in caplog.records)
 
 
-def test_without_redis_every_page_still_works(tmp_path, persona_db, caplog):
-    shutil.copy(persona_db, tmp_path / "hms-test.sqlite3")
-    app = make_app(tmp_path, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+def test_without_redis_every_page_still_works(tmp_path, database, caplog):
+    app = make_app(tmp_path, f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+                   DATABASE=database)
     try:
         with app.app_context():
             tomorrow = clinic_today() + dt.timedelta(days=1)

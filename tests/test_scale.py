@@ -18,6 +18,9 @@ from support import csrf_token
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import generate  # noqa: E402 - bench/ is not a package
 
+# SQLite's query plans, on a hospital bench/generate.py writes as a SQLite file.
+pytestmark = pytest.mark.sqlite_only
+
 HX = {"HX-Request": "true"}
 GROWING = {"appointment", "treatment", "patient", "users", "phone_search"}
 

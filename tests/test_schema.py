@@ -3,21 +3,26 @@ invariants itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 
 import pytest
-from peewee import IntegrityError, SqliteDatabase
+from peewee import IntegrityError, PostgresqlDatabase, SqliteDatabase
 
-from hms.db import SCHEMA_PATH, SQLITE_PRAGMAS
-from hms.models import MODELS, STATUSES
+from hms.db import POSTGRES_SCHEMA_PATH, SCHEMA_PATH, SQLITE_PRAGMAS
+from hms.models import MODELS, SQLITE_ONLY, STATUSES
+
+ENGINES = ["sqlite", "postgresql"]
 
 
 def _normalise(sql: str | None) -> str:
     return re.sub(r"\s+", " ", (sql or "").replace('"', "")).strip().lower()
 
 
-def describe(database: SqliteDatabase) -> dict:
-    """Tables, columns (type, nullability, key), foreign keys and indexes, as SQLite sees them."""
+def describe(database) -> dict:
+    """Tables, columns (type, nullability, key), foreign keys and indexes, as the engine sees
+    them. PostgreSQL's trigram indexes (the searches' means there) are the schema's own."""
     shape = {}
     for table in database.get_tables():
         shape[table] = {
@@ -27,51 +32,132 @@ def describe(database: SqliteDatabase) -> dict:
                                    for f in database.get_foreign_keys(table)),
             "indexes": {i.name: (tuple(i.columns), i.unique,
                                  _normalise(i.sql.partition(" WHERE ")[2]) if i.sql else "")
-                        for i in database.get_indexes(table)},
+                        for i in database.get_indexes(table) if not i.name.endswith("_trgm")},
         }
     return shape
 
 
+class Raw:
+    """Plain SQL on either engine, as the tests write it: '?' placeholders, and rows with
+    dates and times as ISO text (SQLite keeps them as text)."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+        self.postgres = isinstance(database, PostgresqlDatabase)
+
+    def __call__(self, sql: str, params=()) -> list[tuple]:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        cursor = self.database.execute_sql(sql, params)
+        if cursor.description is None:
+            return []
+        return [tuple(v.isoformat() if isinstance(v, dt.date | dt.time) else v for v in row)
+                for row in cursor.fetchall()]
+
+
+def _postgres_database(postgres, request, setup: str):
+    name = f"schema_{uuid.uuid4().hex[:12]}"
+    postgres.create(name)
+    database = PostgresqlDatabase(name, host="127.0.0.1", port=postgres.port, user="hms")
+    database.connection().execute(setup)
+    request.addfinalizer(lambda: (database.close(), postgres.drop(name)))
+    return database
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def from_schema(tmp_path):
+def from_schema(engine, tmp_path, request):
+    """A database made from the engine's schema of record."""
+    if engine == "postgresql":
+        return _postgres_database(request.getfixturevalue("postgres"), request,
+                                  POSTGRES_SCHEMA_PATH.read_text())
+    database = SqliteDatabase(str(tmp_path / "schema.sqlite3"), pragmas=SQLITE_PRAGMAS)
+    database.connection().executescript(SCHEMA_PATH.read_text())
+    request.addfinalizer(database.close)
+    return database
+
+
+@pytest.fixture
+def sqlite_schema(tmp_path):
+    """schema.sql alone, for what only SQLite has (its FTS5 indexes, older databases)."""
     database = SqliteDatabase(str(tmp_path / "schema.sqlite3"), pragmas=SQLITE_PRAGMAS)
     database.connection().executescript(SCHEMA_PATH.read_text())
     yield database
     database.close()
 
 
+def _json_valid_function() -> str:
+    """schema.postgres.sql's json_valid(), which the models' CHECK on medicines calls."""
+    text = POSTGRES_SCHEMA_PATH.read_text()
+    start = text.index("CREATE OR REPLACE FUNCTION json_valid")
+    return text[start:text.index("END $$;", start) + len("END $$;")]
+
+
 @pytest.fixture
-def from_models(tmp_path):
-    database = SqliteDatabase(str(tmp_path / "models.sqlite3"), pragmas=SQLITE_PRAGMAS)
-    with database.bind_ctx(MODELS):
-        database.create_tables(MODELS)
-    yield database
-    database.close()
+def from_models(engine, tmp_path, request):
+    """A database made by Peewee from the models alone."""
+    if engine == "postgresql":
+        database = _postgres_database(request.getfixturevalue("postgres"), request,
+                                      _json_valid_function())
+        models = [m for m in MODELS if m not in SQLITE_ONLY]
+    else:
+        database = SqliteDatabase(str(tmp_path / "models.sqlite3"), pragmas=SQLITE_PRAGMAS)
+        request.addfinalizer(database.close)
+        models = MODELS
+    # WITHOUT ROWID is SQLite's storage of a table (PostgreSQL has no rowid to leave out).
+    rowless = [m for m in models if engine == "postgresql" and m._meta.without_rowid]
+    for model in rowless:
+        model._meta.without_rowid = False
+    try:
+        with database.bind_ctx(models):
+            database.create_tables(models)
+    finally:
+        for model in rowless:
+            model._meta.without_rowid = True
+    database.models = models
+    return database
 
 
 FTS_SHADOWS = ("_config", "_data", "_docsize", "_idx", "_content")
 
 
-def own_tables(database: SqliteDatabase) -> list[str]:
+def own_tables(database) -> list[str]:
     """The tables, without the shadow tables SQLite keeps for a full-text index."""
     tables = database.get_tables()
     return sorted(t for t in tables
                   if not any(t.endswith(s) and t[:-len(s)] in tables for s in FTS_SHADOWS))
 
 
-def test_schema_sql_and_models_have_the_same_tables(from_schema, from_models):
-    assert own_tables(from_schema) == sorted(m._meta.table_name for m in MODELS)
+def test_schema_and_models_have_the_same_tables(from_schema, from_models):
+    assert own_tables(from_schema) == sorted(m._meta.table_name for m in from_models.models)
     assert sorted(from_models.get_tables()) == sorted(from_schema.get_tables())
 
 
-def test_the_patient_search_index_is_the_same_and_follows_every_change(from_schema,
-                                                                     from_models):
+def test_the_postgres_schema_applies_again_without_change(engine, from_schema):
+    if engine == "sqlite":
+        from_schema.connection().executescript(SCHEMA_PATH.read_text())
+    else:
+        from_schema.connection().execute(POSTGRES_SCHEMA_PATH.read_text())
+    assert Raw(from_schema)("SELECT count(*) FROM appointment_tally") == [(6,)]
+    assert Raw(from_schema)("SELECT count(*) FROM user_tally") == [(8,)]
+
+
+def test_the_patient_search_index_is_the_same_and_follows_every_change(sqlite_schema,
+                                                                     tmp_path):
+    models = SqliteDatabase(str(tmp_path / "models.sqlite3"))
+    with models.bind_ctx(MODELS):
+        models.create_tables(MODELS)
+
     def ddl(database):
         return re.sub(r"\(\s+", "(", _normalise(database.execute_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'patient_search'").fetchone()[0]))
 
-    assert ddl(from_schema) == ddl(from_models)
-    con = from_schema.connection()
+    assert ddl(sqlite_schema) == ddl(models)
+    con = sqlite_schema.connection()
     con.execute("INSERT INTO users (id, username, role, created_at) VALUES (1, 'p', 'patient', "
                 "'2027-01-01')")
     con.execute("INSERT INTO patient (id, user_id, full_name, gender, dob, phone) VALUES "
@@ -91,25 +177,28 @@ def test_the_patient_search_index_is_the_same_and_follows_every_change(from_sche
 def test_the_phone_digits_follow_every_change(from_schema):
     """phone_search holds every ending of three digits or more of each phone's digits, through
     inserts, phone changes, other changes and deletes."""
-    con = from_schema.connection()
-    con.execute("INSERT INTO users (id, username, role, created_at) VALUES (1, 'p', 'patient', "
-                "'2027-01-01'), (2, 'q', 'patient', '2027-01-01')")
-    con.execute("INSERT INTO patient (id, user_id, full_name, gender, dob, phone) VALUES "
-                "(7, 1, 'Grace Hopper', 'female', '1990-01-01', '+44 (20) 7946-0018'), "
-                "(8, 2, 'Ada Lovelace', 'female', '1990-01-01', '12')")
+    sql = Raw(from_schema)
+    sql("INSERT INTO users (id, username, role, created_at) VALUES (1, 'p', 'patient', "
+        "'2027-01-01'), (2, 'q', 'patient', '2027-01-01')")
+    sql("INSERT INTO patient (id, user_id, full_name, gender, dob, phone) VALUES "
+        "(7, 1, 'Grace Hopper', 'female', '1990-01-01', '+44 (20) 7946-0018'), "
+        "(8, 2, 'Ada Lovelace', 'female', '1990-01-01', '12')")
 
     def rows() -> list[tuple[str, int]]:
-        return con.execute("SELECT digits, patient_id FROM phone_search ORDER BY 2, 1").fetchall()
+        return sorted(sql("SELECT digits, patient_id FROM phone_search"),
+                      key=lambda row: (row[1], row[0]))
 
     endings = sorted("442079460018"[i:] for i in range(10))
     assert rows() == [(d, 7) for d in endings]  # "12" has no ending of three digits
-    con.execute("UPDATE patient SET full_name = 'Grace B. Hopper' WHERE id = 7")
+    sql("UPDATE patient SET full_name = 'Grace B. Hopper' WHERE id = 7")
     assert rows() == [(d, 7) for d in endings]
-    con.execute("UPDATE patient SET phone = '555 1515' WHERE id = 7")
+    sql("UPDATE patient SET phone = '555 1515' WHERE id = 7")
     assert rows() == [(d, 7) for d in sorted({"5551515"[i:] for i in range(5)})]
-    con.execute("UPDATE patient SET phone = '0700 123' WHERE id = 8")
+    sql("UPDATE patient SET phone = '0700 123' WHERE id = 8")
     assert ("0700123", 8) in rows() and ("123", 8) in rows()
-    con.execute("DELETE FROM patient WHERE id = 7")
+    assert sql("SELECT patient_id FROM phone_search WHERE digits >= '070' AND digits < '070:'"
+               ) == [(8,)]  # a range of the key is "contains these digits"
+    sql("DELETE FROM patient WHERE id = 7")
     assert {p for _, p in rows()} == {8}
 
 
@@ -123,7 +212,7 @@ def test_schema_sql_and_models_agree_on_every_column_key_and_index(from_schema, 
 
 def test_the_comparison_notices_a_difference(from_schema, from_models):
     """Guard against a comparison that cannot fail: drop an index and it must show."""
-    from_models.execute_sql('DROP INDEX "appointment_live_doctor_slot"')
+    Raw(from_models)('DROP INDEX "appointment_live_doctor_slot"')
     assert describe(from_models)["appointment"]["indexes"] != \
         describe(from_schema)["appointment"]["indexes"]
 
@@ -132,14 +221,14 @@ def _insert(database, **values):
     row = {"patient_id": 1, "doctor_id": 1, "date": "2030-01-07", "time": "09:00:00",
            "status": "booked", "reason": "", "created_at": "2030-01-01 08:00:00"} | values
     cols = ", ".join(row)
-    database.execute_sql(f"INSERT INTO appointment ({cols}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
+    Raw(database)(f"INSERT INTO appointment ({cols}) VALUES ({', '.join('?' * len(row))})",
+                  list(row.values()))
 
 
 @pytest.fixture
 def clinic(from_schema):
     """A department, two doctors and two patients, written with plain SQL."""
-    sql = from_schema.execute_sql
+    sql = Raw(from_schema)
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
     for i, role in enumerate(["doctor", "doctor", "patient", "patient"], start=1):
         sql("INSERT INTO users (id, username, role, created_at) VALUES (?, ?, ?, ?)",
@@ -155,7 +244,7 @@ def test_database_refuses_a_second_live_booking_of_a_doctors_slot(clinic):
     _insert(clinic, patient_id=1)
     with pytest.raises(IntegrityError):
         _insert(clinic, patient_id=2)
-    assert clinic.execute_sql("SELECT COUNT(*) FROM appointment").fetchone()[0] == 1
+    assert Raw(clinic)("SELECT COUNT(*) FROM appointment") == [(1,)]
 
 
 def test_database_refuses_a_patient_two_live_appointments_at_one_time(clinic):
@@ -169,7 +258,7 @@ def test_a_cancelled_appointment_frees_the_slot(clinic):
     _insert(clinic, patient_id=2)
     _insert(clinic, patient_id=1, time="09:30:00", status="rescheduled")
     _insert(clinic, patient_id=1, time="09:30:00")
-    assert clinic.execute_sql("SELECT COUNT(*) FROM appointment").fetchone()[0] == 4
+    assert Raw(clinic)("SELECT COUNT(*) FROM appointment") == [(4,)]
 
 
 @pytest.mark.parametrize("column, value", [
@@ -194,26 +283,25 @@ def test_database_rejects_bad_appointment_values(clinic, column, value):
 ])
 def test_database_checks_enumerations_ranges_and_uniqueness(clinic, sql):
     with pytest.raises(IntegrityError):
-        clinic.execute_sql(sql)
+        Raw(clinic)(sql)
 
 
 def test_the_status_tally_follows_every_insert_change_and_delete(clinic):
     def tally() -> dict[str, int]:
-        return {s: n for s, n in clinic.execute_sql(
-            "SELECT status, appointments FROM appointment_tally").fetchall() if n}
+        return {s: n for s, n in Raw(clinic)(
+            "SELECT status, appointments FROM appointment_tally") if n}
 
     def counted() -> dict[str, int]:
-        return dict(clinic.execute_sql(
-            "SELECT status, count(*) FROM appointment GROUP BY status").fetchall())
+        return dict(Raw(clinic)("SELECT status, count(*) FROM appointment GROUP BY status"))
 
     _insert(clinic, patient_id=1)
     _insert(clinic, patient_id=2, time="09:30:00")
     _insert(clinic, patient_id=1, time="10:00:00", status="cancelled")
     assert tally() == counted() == {"booked": 2, "cancelled": 1}
-    clinic.execute_sql("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
-    clinic.execute_sql("UPDATE appointment SET reason = 'x'")  # no status change: no count
+    Raw(clinic)("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
+    Raw(clinic)("UPDATE appointment SET reason = 'x'")  # no status change: no count
     assert tally() == counted() == {"booked": 1, "completed": 1, "cancelled": 1}
-    clinic.execute_sql("DELETE FROM appointment WHERE status = 'cancelled'")
+    Raw(clinic)("DELETE FROM appointment WHERE status = 'cancelled'")
     assert tally() == counted() == {"booked": 1, "completed": 1}
     with pytest.raises(IntegrityError):  # a failed write leaves the tally as it was
         _insert(clinic, patient_id=2, time="09:30:00")
@@ -221,36 +309,37 @@ def test_the_status_tally_follows_every_insert_change_and_delete(clinic):
 
 
 DAY_COUNTED = ("SELECT date, doctor_id, " + ", ".join(
-    f"sum(status = '{s}')" for s in STATUSES) + " FROM appointment GROUP BY date, doctor_id")
+    f"sum(CASE WHEN status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES)
+    + " FROM appointment GROUP BY date, doctor_id")
 
 
 def _day_rollup(database) -> list[tuple]:
     """The rollup's rows that count something, beside what counting the appointments gives."""
     columns = ", ".join(STATUSES)
-    rows = database.execute_sql(f"SELECT date, doctor_id, {columns} FROM appointment_day "
-                                f"WHERE {' + '.join(STATUSES)} > 0 ORDER BY 1, 2").fetchall()
-    return rows, database.execute_sql(DAY_COUNTED + " ORDER BY 1, 2").fetchall()
+    rows = Raw(database)(f"SELECT date, doctor_id, {columns} FROM appointment_day "
+                         f"WHERE {' + '.join(STATUSES)} > 0 ORDER BY 1, 2")
+    return rows, Raw(database)(DAY_COUNTED + " ORDER BY 1, 2")
 
 
 def test_the_daily_rollup_follows_every_insert_move_change_and_delete(clinic):
     def day(date: str, doctor: int) -> dict[str, int]:
-        row = clinic.execute_sql(f"SELECT {', '.join(STATUSES)} FROM appointment_day WHERE "
-                                 "date = ? AND doctor_id = ?", (date, doctor)).fetchone()
-        return {s: n for s, n in zip(STATUSES, row or (), strict=False) if n}
+        rows = Raw(clinic)(f"SELECT {', '.join(STATUSES)} FROM appointment_day WHERE "
+                           "date = ? AND doctor_id = ?", (date, doctor))
+        return {s: n for s, n in zip(STATUSES, rows[0] if rows else (), strict=False) if n}
 
     _insert(clinic, patient_id=1)
     _insert(clinic, patient_id=2, time="09:30:00")
     _insert(clinic, patient_id=1, time="10:00:00", status="cancelled")
     assert day("2030-01-07", 1) == {"booked": 2, "cancelled": 1}
-    clinic.execute_sql("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
-    clinic.execute_sql("UPDATE appointment SET reason = 'x'")  # nothing counted changes
+    Raw(clinic)("UPDATE appointment SET status = 'completed' WHERE time = '09:00:00'")
+    Raw(clinic)("UPDATE appointment SET reason = 'x'")  # nothing counted changes
     assert day("2030-01-07", 1) == {"booked": 1, "completed": 1, "cancelled": 1}
-    clinic.execute_sql("UPDATE appointment SET doctor_id = 2 WHERE time = '09:30:00'")
-    clinic.execute_sql("UPDATE appointment SET date = '2030-01-08', status = 'no_show' "
-                       "WHERE time = '09:00:00'")
+    Raw(clinic)("UPDATE appointment SET doctor_id = 2 WHERE time = '09:30:00'")
+    Raw(clinic)("UPDATE appointment SET date = '2030-01-08', status = 'no_show' "
+                "WHERE time = '09:00:00'")
     assert day("2030-01-07", 1) == {"cancelled": 1}
     assert day("2030-01-07", 2) == {"booked": 1} and day("2030-01-08", 1) == {"no_show": 1}
-    clinic.execute_sql("DELETE FROM appointment WHERE status = 'cancelled'")
+    Raw(clinic)("DELETE FROM appointment WHERE status = 'cancelled'")
     assert day("2030-01-07", 1) == {}
     with pytest.raises(IntegrityError):  # a failed write leaves the rollup as it was
         _insert(clinic, patient_id=2, doctor_id=2, time="09:30:00")
@@ -260,47 +349,49 @@ def test_the_daily_rollup_follows_every_insert_move_change_and_delete(clinic):
 
 def test_each_doctors_patients_follow_every_booking_move_rename_and_delete(clinic):
     def kept() -> list[tuple]:
-        return clinic.execute_sql("SELECT doctor_id, patient_id, full_name, visits, last_date "
-                                  "FROM doctor_patient ORDER BY 1, 2").fetchall()
+        return Raw(clinic)("SELECT doctor_id, patient_id, full_name, visits, last_date "
+                           "FROM doctor_patient ORDER BY 1, 2")
 
     def counted() -> list[tuple]:
-        return clinic.execute_sql(
+        return Raw(clinic)(
             "SELECT a.doctor_id, a.patient_id, p.full_name, count(*), max(a.date) FROM "
-            "appointment a JOIN patient p ON p.id = a.patient_id GROUP BY 1, 2 ORDER BY 1, 2"
-        ).fetchall()
+            "appointment a JOIN patient p ON p.id = a.patient_id GROUP BY 1, 2, 3 ORDER BY 1, 2")
 
     _insert(clinic, patient_id=1)
     _insert(clinic, patient_id=1, date="2030-01-09", status="cancelled")
     _insert(clinic, patient_id=2, time="09:30:00")
     assert kept() == counted() == [(1, 1, "P", 2, "2030-01-09"), (1, 2, "Q", 1, "2030-01-07")]
-    clinic.execute_sql("UPDATE appointment SET doctor_id = 2 WHERE patient_id = 2")
-    clinic.execute_sql("UPDATE appointment SET date = '2030-01-05' WHERE date = '2030-01-09'")
-    clinic.execute_sql("UPDATE patient SET full_name = 'Pat' WHERE id = 1")
+    Raw(clinic)("UPDATE appointment SET doctor_id = 2 WHERE patient_id = 2")
+    Raw(clinic)("UPDATE appointment SET date = '2030-01-05' WHERE date = '2030-01-09'")
+    Raw(clinic)("UPDATE patient SET full_name = 'Pat' WHERE id = 1")
     assert kept() == counted() == [(1, 1, "Pat", 2, "2030-01-07"), (2, 2, "Q", 1, "2030-01-07")]
-    clinic.execute_sql("DELETE FROM appointment WHERE patient_id = 2")
-    clinic.execute_sql("DELETE FROM appointment WHERE date = '2030-01-07' AND patient_id = 1")
+    Raw(clinic)("DELETE FROM appointment WHERE patient_id = 2")
+    Raw(clinic)("DELETE FROM appointment WHERE date = '2030-01-07' AND patient_id = 1")
     assert kept() == counted() == [(1, 1, "Pat", 1, "2030-01-05")]
 
 
 def test_the_login_tally_and_search_follow_every_change(clinic):
     def tally() -> dict[tuple[str, int], int]:
-        return {(r, a): n for r, a, n in clinic.execute_sql(
-            "SELECT role, is_active, users FROM user_tally").fetchall() if n}
+        return {(r, a): n for r, a, n in Raw(clinic)(
+            "SELECT role, is_active, users FROM user_tally") if n}
 
-    def found(text: str) -> list[int]:
-        return [r[0] for r in clinic.execute_sql(
+    def found(text: str) -> list[int]:  # by each engine's means: FTS5, or pg_trgm's ILIKE
+        if Raw(clinic).postgres:
+            return [r[0] for r in Raw(clinic)("SELECT id FROM users WHERE username ILIKE ? OR "
+                                              "email ILIKE ?", (f"%{text}%",) * 2)]
+        return [r[0] for r in Raw(clinic)(
             "SELECT rowid FROM user_search WHERE user_search MATCH ?", (f'"{text}"',))]
 
     assert tally() == {("doctor", 1): 2, ("patient", 1): 2}
-    clinic.execute_sql("UPDATE users SET is_active = 0, email = 'grace@clinic.example' "
-                       "WHERE id = 3")
+    Raw(clinic)("UPDATE users SET is_active = false, email = 'grace@clinic.example' "
+                "WHERE id = 3")
     assert tally() == {("doctor", 1): 2, ("patient", 1): 1, ("patient", 0): 1}
     assert found("e@clinic") == [3] and found("boss") == []
-    clinic.execute_sql("UPDATE users SET role = 'admin', username = 'the.boss' WHERE id = 4")
+    Raw(clinic)("UPDATE users SET role = 'admin', username = 'the.boss' WHERE id = 4")
     assert tally() == {("doctor", 1): 2, ("patient", 0): 1, ("admin", 1): 1}
     assert found("boss") == [4]
-    clinic.execute_sql("DELETE FROM patient WHERE id = 1")
-    clinic.execute_sql("DELETE FROM users WHERE id = 3")
+    Raw(clinic)("DELETE FROM patient WHERE id = 1")
+    Raw(clinic)("DELETE FROM users WHERE id = 3")
     assert tally() == {("doctor", 1): 2, ("admin", 1): 1} and found("clinic") == []
 
 

@@ -3,8 +3,6 @@ declared number of proxies, and a declared HTTPS site sends Secure cookies and H
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from flask import request
 
@@ -15,11 +13,10 @@ FORWARDED = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Proto"
 
 
 @pytest.fixture
-def serve(tmp_path, redis_url, persona_db):
+def serve(tmp_path, redis_url, database):
     """An app with the given settings, and a route that says what it saw of the request."""
     def make(**config):
-        shutil.copy(persona_db, tmp_path / "hms-test.sqlite3")
-        app = make_app(tmp_path, redis_url, **config)
+        app = make_app(tmp_path, redis_url, DATABASE=database, **config)
 
         @app.get("/test-seen")
         def seen():

@@ -7,8 +7,13 @@ import fcntl
 import os
 import threading
 
+import pytest
+
 from hms.db import db, write_transaction
 from hms.models import Department
+
+# SQLite's own machinery: the writers' lock beside its file.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _in_thread(app, body) -> threading.Thread:

@@ -1,0 +1,408 @@
+-- HMS schema of record for PostgreSQL: the same tables, keys, CHECKs and derived tables as
+-- schema.sql (SQLite), in PostgreSQL's own terms. `hms init-db` applies it when HMS_DATABASE
+-- is a postgresql:// URL; every statement may run again. hms/models.py mirrors it, and
+-- tests/test_schema.py fails when the models and either schema disagree.
+-- Timestamps (created_at, cancelled_at) are UTC; appointment date/time are clinic wall-clock.
+-- Where SQLite has FTS5 trigram indexes (patient_search, user_search), PostgreSQL has pg_trgm
+-- GIN indexes on the columns themselves, which serve ILIKE '%...%'.
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+-- SQLite's json_valid(), for the CHECK on treatments' medicines: malformed JSON is a CHECK
+-- violation (an IntegrityError), as it is on SQLite.
+CREATE OR REPLACE FUNCTION json_valid(value text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM value::json;
+    RETURN true;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END $$;
+
+CREATE TABLE IF NOT EXISTS "department" (
+    "id"          SERIAL NOT NULL PRIMARY KEY,
+    "name"        VARCHAR(80) NOT NULL,
+    "description" TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "department_name" ON "department" ("name");
+
+CREATE TABLE IF NOT EXISTS "users" (
+    "id"            SERIAL NOT NULL PRIMARY KEY,
+    "username"      VARCHAR(40) NOT NULL,
+    "email"         VARCHAR(254),           -- walk-in patients may have none yet
+    "password_hash" VARCHAR(255),           -- NULL: cannot log in until a password is set
+    "role"          VARCHAR(20) NOT NULL
+                    CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),
+    "is_active"     BOOLEAN NOT NULL DEFAULT true,
+    "created_at"    TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "users_username" ON "users" ("username");
+CREATE UNIQUE INDEX IF NOT EXISTS "users_email" ON "users" ("email");
+CREATE INDEX IF NOT EXISTS "users_role_created_at" ON "users" ("role", "created_at");
+-- The admin's search by any part of a username or e-mail.
+CREATE INDEX IF NOT EXISTS "users_username_trgm" ON "users" USING gin ("username" gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS "users_email_trgm" ON "users" USING gin ("email" gin_trgm_ops);
+
+-- How many logins each role has, active and not, kept exact by a trigger.
+CREATE TABLE IF NOT EXISTS "user_tally" (
+    "role"      VARCHAR(20) NOT NULL
+                CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),
+    "is_active" INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    "users"     INTEGER NOT NULL DEFAULT 0 CHECK (users >= 0),
+    PRIMARY KEY ("role", "is_active")
+);
+INSERT INTO "user_tally" ("role", "is_active") VALUES ('admin', 0), ('admin', 1),
+    ('doctor', 0), ('doctor', 1), ('patient', 0), ('patient', 1), ('receptionist', 0),
+    ('receptionist', 1) ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION "user_tally_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE "user_tally" SET "users" = "users" - 1
+        WHERE "role" = OLD."role" AND "is_active" = OLD."is_active"::int;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE "user_tally" SET "users" = "users" + 1
+        WHERE "role" = NEW."role" AND "is_active" = NEW."is_active"::int;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER "user_tally_insert" AFTER INSERT OR DELETE ON "users"
+    FOR EACH ROW EXECUTE FUNCTION "user_tally_follow"();
+CREATE OR REPLACE TRIGGER "user_tally_update" AFTER UPDATE OF "role", "is_active" ON "users"
+    FOR EACH ROW WHEN (OLD."role" != NEW."role" OR OLD."is_active" != NEW."is_active")
+    EXECUTE FUNCTION "user_tally_follow"();
+
+CREATE TABLE IF NOT EXISTS "patient" (
+    "id"                SERIAL NOT NULL PRIMARY KEY,   -- the patient number
+    "user_id"           INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "full_name"         VARCHAR(120) NOT NULL,
+    "gender"            VARCHAR(10) NOT NULL CHECK (gender IN ('female', 'male', 'other')),
+    "dob"               DATE NOT NULL,
+    "address"           TEXT NOT NULL DEFAULT '',
+    "phone"             VARCHAR(30) NOT NULL DEFAULT '',
+    "height_cm"         REAL CHECK (height_cm BETWEEN 30 AND 260),
+    "weight_kg"         REAL CHECK (weight_kg BETWEEN 1 AND 400),
+    "blood_group"       VARCHAR(3)
+                        CHECK (blood_group IN ('A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-')),
+    "is_disabled"       BOOLEAN NOT NULL DEFAULT false,
+    "profile_photo_url" VARCHAR(500)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "patient_user_id" ON "patient" ("user_id");
+CREATE INDEX IF NOT EXISTS "patient_phone" ON "patient" ("phone");
+-- Search by any part of a name or phone.
+CREATE INDEX IF NOT EXISTS "patient_full_name_trgm"
+    ON "patient" USING gin ("full_name" gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS "patient_phone_trgm" ON "patient" USING gin ("phone" gin_trgm_ops);
+
+-- Search by the digits of a phone: every ending of each patient's phone digits, three digits
+-- or more, as on SQLite (schema.sql says why). Compared byte by byte (COLLATE "C"), so that
+-- "digits >= q AND digits < q || ':'" is the range of endings that start with q.
+CREATE OR REPLACE FUNCTION "phone_endings_of"(phone text) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT substr(d, n) FROM (SELECT regexp_replace(phone, '[ +()-]', '', 'g') AS d) AS p,
+           generate_series(1, length(d) - 2) AS n
+$$;
+CREATE OR REPLACE VIEW "phone_endings" AS
+SELECT "digits", "patient"."id" AS "patient_id"
+FROM "patient", "phone_endings_of"("patient"."phone") AS "digits";
+CREATE TABLE IF NOT EXISTS "phone_search" (
+    "digits"     TEXT COLLATE "C" NOT NULL,
+    "patient_id" INTEGER NOT NULL,
+    PRIMARY KEY ("digits", "patient_id")
+);
+CREATE OR REPLACE FUNCTION "phone_search_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM "phone_search" WHERE "patient_id" = OLD."id"
+            AND "digits" IN (SELECT "phone_endings_of"(OLD."phone"));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO "phone_search" SELECT DISTINCT "phone_endings_of"(NEW."phone"), NEW."id"
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER "phone_search_insert" AFTER INSERT OR DELETE ON "patient"
+    FOR EACH ROW EXECUTE FUNCTION "phone_search_follow"();
+CREATE OR REPLACE TRIGGER "phone_search_update" AFTER UPDATE OF "phone" ON "patient"
+    FOR EACH ROW EXECUTE FUNCTION "phone_search_follow"();
+
+CREATE TABLE IF NOT EXISTS "doctor" (
+    "id"               SERIAL NOT NULL PRIMARY KEY,
+    "user_id"          INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "full_name"        VARCHAR(120) NOT NULL,
+    "department_id"    INTEGER NOT NULL REFERENCES "department" ("id") ON DELETE RESTRICT,
+    "experience_years" INTEGER NOT NULL DEFAULT 0 CHECK (experience_years BETWEEN 0 AND 70),
+    "about"            TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "doctor_user_id" ON "doctor" ("user_id");
+CREATE INDEX IF NOT EXISTS "doctor_department_id" ON "doctor" ("department_id");
+
+-- One row per slot of a doctor's diary; is_available false is a slot the doctor closed.
+CREATE TABLE IF NOT EXISTS "doctor_availability" (
+    "id"           SERIAL NOT NULL PRIMARY KEY,
+    "doctor_id"    INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "date"         DATE NOT NULL,
+    "time_slot"    TIME NOT NULL,
+    "is_available" BOOLEAN NOT NULL DEFAULT true
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "doctor_availability_doctor_id_date_time_slot"
+    ON "doctor_availability" ("doctor_id", "date", "time_slot");
+
+-- A doctor's weekly plan (weekday 0 = Monday), from which the slots of new weeks are opened.
+CREATE TABLE IF NOT EXISTS "working_hours" (
+    "id"         SERIAL NOT NULL PRIMARY KEY,
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "weekday"    INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+    "start_time" TIME NOT NULL,
+    "end_time"   TIME NOT NULL CHECK (end_time > start_time)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "working_hours_doctor_id_weekday_start_time"
+    ON "working_hours" ("doctor_id", "weekday", "start_time");
+
+-- Appointments are never deleted: cancelling and rescheduling are states, with who and when.
+CREATE TABLE IF NOT EXISTS "appointment" (
+    "id"                  SERIAL NOT NULL PRIMARY KEY,
+    "patient_id"          INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE RESTRICT,
+    "doctor_id"           INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE RESTRICT,
+    "date"                DATE NOT NULL,
+    "time"                TIME NOT NULL,
+    "status"              VARCHAR(12) NOT NULL DEFAULT 'booked'
+                          CHECK (status IN ('booked', 'checked_in', 'completed', 'no_show',
+                                            'cancelled', 'rescheduled')),
+    "reason"              TEXT NOT NULL DEFAULT '',
+    "created_at"          TIMESTAMP NOT NULL,
+    "booked_by_id"        INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "cancelled_at"        TIMESTAMP,
+    "cancelled_by_id"     INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "cancel_reason"       TEXT,
+    "rescheduled_from_id" INTEGER REFERENCES "appointment" ("id") ON DELETE RESTRICT
+);
+CREATE INDEX IF NOT EXISTS "appointment_doctor_id_date_time"
+    ON "appointment" ("doctor_id", "date", "time");
+CREATE INDEX IF NOT EXISTS "appointment_patient_id_date_time"
+    ON "appointment" ("patient_id", "date", "time");
+CREATE INDEX IF NOT EXISTS "appointment_status_date" ON "appointment" ("status", "date");
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_rescheduled_from_id"
+    ON "appointment" ("rescheduled_from_id");
+CREATE INDEX IF NOT EXISTS "appointment_date_time" ON "appointment" ("date", "time");
+-- The rule the product rests on: a live appointment holds its slot, for the doctor and for
+-- the patient. Only cancelled and rescheduled appointments free it.
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_doctor_slot"
+    ON "appointment" ("doctor_id", "date", "time")
+    WHERE status IN ('booked', 'checked_in', 'completed', 'no_show');
+CREATE UNIQUE INDEX IF NOT EXISTS "appointment_live_patient_slot"
+    ON "appointment" ("patient_id", "date", "time")
+    WHERE status IN ('booked', 'checked_in', 'completed', 'no_show');
+
+-- How many appointments are in each status, kept exact by a trigger.
+CREATE TABLE IF NOT EXISTS "appointment_tally" (
+    "status"       VARCHAR(12) NOT NULL PRIMARY KEY
+                   CHECK (status IN ('booked', 'checked_in', 'completed', 'no_show',
+                                     'cancelled', 'rescheduled')),
+    "appointments" INTEGER NOT NULL DEFAULT 0 CHECK (appointments >= 0)
+);
+INSERT INTO "appointment_tally" ("status") VALUES ('booked'), ('checked_in'), ('completed'),
+    ('no_show'), ('cancelled'), ('rescheduled') ON CONFLICT DO NOTHING;
+
+-- Each doctor's appointments on each day, counted by status.
+CREATE TABLE IF NOT EXISTS "appointment_day" (
+    "date"        DATE NOT NULL,
+    "doctor_id"   INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "booked"      INTEGER NOT NULL DEFAULT 0 CHECK ("booked" >= 0),
+    "checked_in"  INTEGER NOT NULL DEFAULT 0 CHECK ("checked_in" >= 0),
+    "completed"   INTEGER NOT NULL DEFAULT 0 CHECK ("completed" >= 0),
+    "no_show"     INTEGER NOT NULL DEFAULT 0 CHECK ("no_show" >= 0),
+    "cancelled"   INTEGER NOT NULL DEFAULT 0 CHECK ("cancelled" >= 0),
+    "rescheduled" INTEGER NOT NULL DEFAULT 0 CHECK ("rescheduled" >= 0),
+    PRIMARY KEY ("date", "doctor_id")
+);
+CREATE INDEX IF NOT EXISTS "appointment_day_doctor_id_date"
+    ON "appointment_day" ("doctor_id", "date");
+
+-- Each doctor's patients: their appointments together, the latest date and the name.
+CREATE TABLE IF NOT EXISTS "doctor_patient" (
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "patient_id" INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "full_name"  VARCHAR(120) NOT NULL,
+    "visits"     INTEGER NOT NULL CHECK (visits > 0),
+    "last_date"  DATE NOT NULL,
+    PRIMARY KEY ("doctor_id", "patient_id")
+);
+CREATE INDEX IF NOT EXISTS "doctor_patient_doctor_id_full_name"
+    ON "doctor_patient" ("doctor_id", "full_name");
+CREATE INDEX IF NOT EXISTS "doctor_patient_patient_id" ON "doctor_patient" ("patient_id");
+
+-- The three rollups of appointments in one trigger function, so that every change takes the
+-- rows it counts in one order: the tally's status rows, then the doctor-days, then the pairs.
+CREATE OR REPLACE FUNCTION "doctor_patient_recount"(doctor integer, patient integer)
+RETURNS void LANGUAGE sql AS $$
+    DELETE FROM "doctor_patient" WHERE "doctor_id" = doctor AND "patient_id" = patient;
+    INSERT INTO "doctor_patient"
+    SELECT a."doctor_id", a."patient_id", p."full_name", count(*), max(a."date")
+    FROM "appointment" AS a JOIN "patient" AS p ON p."id" = a."patient_id"
+    WHERE a."doctor_id" = doctor AND a."patient_id" = patient
+    GROUP BY a."doctor_id", a."patient_id", p."full_name";
+$$;
+CREATE OR REPLACE FUNCTION "appointment_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE "appointment_tally" SET "appointments" = "appointments" + 1
+        WHERE "status" = NEW."status";
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE "appointment_tally" SET "appointments" = "appointments" - 1
+        WHERE "status" = OLD."status";
+    ELSIF OLD."status" != NEW."status" THEN
+        -- Both rows locked in the order of their keys, whichever way the status moves: two
+        -- changes in opposite directions wait for each other instead of deadlocking.
+        PERFORM 1 FROM "appointment_tally" WHERE "status" IN (OLD."status", NEW."status")
+        ORDER BY "status" FOR UPDATE;
+        UPDATE "appointment_tally" SET "appointments" = "appointments"
+            + CASE WHEN "status" = NEW."status" THEN 1 ELSE -1 END
+        WHERE "status" IN (OLD."status", NEW."status");
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD."status" = NEW."status" AND OLD."date" = NEW."date"
+            AND OLD."doctor_id" = NEW."doctor_id" AND OLD."patient_id" = NEW."patient_id" THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE "appointment_day" SET
+            "booked" = "booked" - (OLD."status" = 'booked')::int,
+            "checked_in" = "checked_in" - (OLD."status" = 'checked_in')::int,
+            "completed" = "completed" - (OLD."status" = 'completed')::int,
+            "no_show" = "no_show" - (OLD."status" = 'no_show')::int,
+            "cancelled" = "cancelled" - (OLD."status" = 'cancelled')::int,
+            "rescheduled" = "rescheduled" - (OLD."status" = 'rescheduled')::int
+        WHERE "date" = OLD."date" AND "doctor_id" = OLD."doctor_id";
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO "appointment_day" AS d VALUES (NEW."date", NEW."doctor_id",
+            (NEW."status" = 'booked')::int, (NEW."status" = 'checked_in')::int,
+            (NEW."status" = 'completed')::int, (NEW."status" = 'no_show')::int,
+            (NEW."status" = 'cancelled')::int, (NEW."status" = 'rescheduled')::int)
+        ON CONFLICT ("date", "doctor_id") DO UPDATE SET
+            "booked" = d."booked" + excluded."booked",
+            "checked_in" = d."checked_in" + excluded."checked_in",
+            "completed" = d."completed" + excluded."completed",
+            "no_show" = d."no_show" + excluded."no_show",
+            "cancelled" = d."cancelled" + excluded."cancelled",
+            "rescheduled" = d."rescheduled" + excluded."rescheduled";
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO "doctor_patient" AS dp
+        SELECT NEW."doctor_id", NEW."patient_id", p."full_name", 1, NEW."date"
+        FROM "patient" AS p WHERE p."id" = NEW."patient_id"
+        ON CONFLICT ("doctor_id", "patient_id") DO UPDATE SET "visits" = dp."visits" + 1,
+            "last_date" = GREATEST(dp."last_date", excluded."last_date");
+    ELSIF TG_OP = 'DELETE' OR OLD."doctor_id" != NEW."doctor_id"
+            OR OLD."patient_id" != NEW."patient_id" OR OLD."date" != NEW."date" THEN
+        PERFORM "doctor_patient_recount"(OLD."doctor_id", OLD."patient_id");
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM "doctor_patient_recount"(NEW."doctor_id", NEW."patient_id");
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER "appointment_follow" AFTER INSERT OR UPDATE OR DELETE
+    ON "appointment" FOR EACH ROW EXECUTE FUNCTION "appointment_follow"();
+CREATE OR REPLACE FUNCTION "doctor_patient_rename"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE "doctor_patient" SET "full_name" = NEW."full_name" WHERE "patient_id" = NEW."id";
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER "doctor_patient_rename" AFTER UPDATE OF "full_name" ON "patient"
+    FOR EACH ROW WHEN (OLD."full_name" != NEW."full_name")
+    EXECUTE FUNCTION "doctor_patient_rename"();
+
+CREATE TABLE IF NOT EXISTS "treatment" (
+    "id"             SERIAL NOT NULL PRIMARY KEY,
+    "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
+    "author_id"      INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "diagnosis"      TEXT NOT NULL,
+    "prescription"   TEXT NOT NULL DEFAULT '',
+    "notes"          TEXT NOT NULL DEFAULT '',
+    "visit_type"     VARCHAR(12) NOT NULL DEFAULT 'first'
+                     CHECK (visit_type IN ('first', 'follow_up', 'emergency', 'routine')),
+    "tests_text"     TEXT NOT NULL DEFAULT '',
+    "precautions"    TEXT NOT NULL DEFAULT '',
+    "follow_up_date" DATE,
+    -- a JSON list of {"name", "dose", "frequency", "days"}
+    "medicines_json" TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(medicines_json)),
+    "created_at"     TIMESTAMP NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "treatment_appointment_id" ON "treatment" ("appointment_id");
+CREATE INDEX IF NOT EXISTS "treatment_created_at" ON "treatment" ("created_at");
+CREATE INDEX IF NOT EXISTS "treatment_author_id_created_at"
+    ON "treatment" ("author_id", "created_at");
+
+CREATE TABLE IF NOT EXISTS "audit_log" (
+    "id"          SERIAL NOT NULL PRIMARY KEY,
+    "user_id"     INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE RESTRICT,
+    "action"      VARCHAR(40) NOT NULL,
+    "patient_id"  INTEGER REFERENCES "patient" ("id") ON DELETE RESTRICT,
+    "object_type" VARCHAR(40) NOT NULL,
+    "object_id"   INTEGER,
+    "created_at"  TIMESTAMP NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "audit_log_user_id" ON "audit_log" ("user_id");
+CREATE INDEX IF NOT EXISTS "audit_log_patient_id" ON "audit_log" ("patient_id");
+CREATE INDEX IF NOT EXISTS "audit_log_created_at" ON "audit_log" ("created_at");
+
+-- One row per appointment reminder: claiming the row is what makes a reminder go out once.
+CREATE TABLE IF NOT EXISTS "reminder" (
+    "id"             SERIAL NOT NULL PRIMARY KEY,
+    "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
+    "status"         VARCHAR(10) NOT NULL DEFAULT 'sending'
+                     CHECK (status IN ('sending', 'sent', 'failed')),
+    "attempts"       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error"     TEXT,
+    "claimed_at"     TIMESTAMP NOT NULL,
+    "sent_at"        TIMESTAMP
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "reminder_appointment_id" ON "reminder" ("appointment_id");
+
+-- One row per doctor and month: the monthly activity report goes out once.
+CREATE TABLE IF NOT EXISTS "report_send" (
+    "id"         SERIAL NOT NULL PRIMARY KEY,
+    "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
+    "period"     VARCHAR(7) NOT NULL,           -- YYYY-MM
+    "status"     VARCHAR(10) NOT NULL DEFAULT 'sending'
+                 CHECK (status IN ('sending', 'sent', 'failed')),
+    "attempts"   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error" TEXT,
+    "claimed_at" TIMESTAMP NOT NULL,
+    "sent_at"    TIMESTAMP
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
+    ON "report_send" ("doctor_id", "period");
+
+-- The latest PDF of each patient's history, with the digest of what it was laid out from.
+CREATE TABLE IF NOT EXISTS "history_pdf" (
+    "patient_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "digest"     VARCHAR(64) NOT NULL,
+    "pdf"        BYTEA NOT NULL,
+    "created_at" TIMESTAMP NOT NULL
+);
+
+-- A background export of a patient's history (a CSV or a PDF), downloadable by its owner only,
+-- until it expires; its file is in export_file.
+CREATE TABLE IF NOT EXISTS "export_job" (
+    "id"          SERIAL NOT NULL PRIMARY KEY,
+    "owner_id"    INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    "patient_id"  INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE CASCADE,
+    "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'running', 'done', 'failed', 'expired')),
+    "progress"    INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+    "error"       TEXT,
+    "created_at"  TIMESTAMP NOT NULL,
+    "finished_at" TIMESTAMP,
+    "expires_at"  TIMESTAMP NOT NULL,
+    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))
+);
+CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
+CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");
+
+CREATE TABLE IF NOT EXISTS "export_file" (
+    "job_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "export_job" ("id") ON DELETE CASCADE,
+    "data"   BYTEA NOT NULL
+);
