@@ -41,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(hms_config.from_environment())
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
+        if str(app.config["DATABASE"]).startswith("postgres"):
+            # PostgreSQL is the road to several hosts: each would make its own key, and a
+            # session signed by one would be refused by the others.
+            raise RuntimeError("Set HMS_SECRET_KEY (the same on every host) to use PostgreSQL.")
         app.config["SECRET_KEY"] = hms_config.load_secret_key(app.instance_path)
     if app.config["HTTPS"]:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,

@@ -121,6 +121,8 @@ def gather_statistics() -> None:
 
 def init_app(app: Flask) -> None:
     """Bind the database to the app's configuration and to the request cycle."""
+    if db.obj is not None and not db.is_closed():
+        db.close()  # the binding it replaces (an earlier app in this process) lets go first
     db.initialize(open_database(app.config["DATABASE"], app.instance_path))
 
     @app.before_request

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 
 from flask import current_app
+from peewee import IntegrityError
 
 from hms.clock import clinic_instant, hhmm, to_clinic, utc_instant, utc_now
-from hms.db import write_transaction
+from hms.db import db, write_transaction
 from hms.mail import compose, send
 from hms.models import Appointment, Doctor, Reminder, ReportSend, User
 from hms.pdf import render_pdf
@@ -55,12 +56,19 @@ def _claim(model, lookup: dict, now: dt.datetime):
     """Take the notice's row for this worker; None when it is sent, being sent, or given up."""
     row = model.get_or_none(**lookup)
     if row is None:
-        return model.create(**lookup, status="sending", attempts=1, claimed_at=now)
+        try:
+            with db.atomic():  # a savepoint: on PostgreSQL two workers may both get here
+                return model.create(**lookup, status="sending", attempts=1, claimed_at=now)
+        except IntegrityError:  # the unique row is the claim, and the other worker has it
+            return None
     stale = row.status == "sending" and row.claimed_at < now - STALE_CLAIM
     if (row.status == "failed" or stale) and row.attempts < MAX_ATTEMPTS:
-        row.status, row.attempts, row.claimed_at = "sending", row.attempts + 1, now
-        row.save()
-        return row
+        # Taken only if nobody took it since it was read: PostgreSQL re-checks the condition
+        # on the row another worker just changed, so only one of them updates it.
+        taken = (model.update(status="sending", attempts=row.attempts + 1, claimed_at=now)
+                 .where(model.id == row.id, model.status == row.status,
+                        model.attempts == row.attempts).execute())
+        return model.get_by_id(row.id) if taken else None
     return None
 
 

@@ -63,7 +63,9 @@ class Cluster:
 
     def create(self, name: str, template: str | None = None) -> str:
         """A new database (a copy of template, if given); its URL."""
-        self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        # FILE_COPY: copying the template's files is twice as fast as WAL_LOG for a small one.
+        self.admin(f'CREATE DATABASE "{name}"'
+                   + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""))
         return self.url(name)
 
     def drop(self, name: str) -> None:

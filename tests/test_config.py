@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from hms import create_app
 from hms.config import from_environment
 
@@ -31,3 +33,16 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeyp
     assert len(first.config["SECRET_KEY"]) == 64
     mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
     assert mode == 0o600
+
+
+def test_postgresql_needs_the_secret_key_from_the_environment(tmp_path, monkeypatch):
+    """Several hosts share one PostgreSQL; a key each made for itself would split sessions."""
+    monkeypatch.delenv("HMS_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="HMS_SECRET_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path),
+                    "DATABASE": "postgresql://hms@127.0.0.1:1/hms"})
+    assert not (tmp_path / "secret_key").exists()
+    monkeypatch.setenv("HMS_SECRET_KEY", "from-the-environment")
+    app = create_app({"INSTANCE_PATH": str(tmp_path),
+                      "DATABASE": "postgresql://hms@127.0.0.1:1/hms"})
+    assert app.config["SECRET_KEY"] == "from-the-environment"
