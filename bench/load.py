@@ -12,8 +12,9 @@ different future appointment each time) at the same client counts.
 It prints one markdown table: p50 and p99 latency, requests per second, and the throughput as
 a share of the bare route's at the same number of clients. With `--beside SMALLER` it prints
 the growth table instead: both hospitals served at once, every cell at one client on each, in
-the order smaller, larger, larger, smaller, and the ratio of their p50s. Everything binds to
-127.0.0.1.
+the order smaller, larger, larger, smaller, and the ratio of their p50s. With `--postgres` the
+hospital is copied (`hms copy-database`) into a private PostgreSQL cluster (tests/postgres.py)
+and served from there. Everything binds to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -159,13 +160,14 @@ class Server:
     """A copy of a hospital (bookings and cancellations change the copy, never the original)
     served as scripts/run.sh serves it, with a private Redis; stopped by stop()."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, postgres_url: str | None = None) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="hms-load-"))
+        # The SQLite file the posts' slots are read from; served unless PostgreSQL is.
         self.database = self.work / "hospital.sqlite3"
         shutil.copy(path, self.database)
         web, redis_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{web}"
-        env = {**os.environ, "HMS_DATABASE": str(self.database),
+        env = {**os.environ, "HMS_DATABASE": postgres_url or str(self.database),
                "HMS_INSTANCE_PATH": str(self.work),
                "HMS_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "HMS_SECRET_KEY": "bench",
                "HMS_BIND": f"127.0.0.1:{web}", "HMS_ACCESS_LOG": "",
@@ -255,12 +257,17 @@ def main() -> None:
     parser.add_argument("--beside", type=Path, metavar="SMALLER",
                         help="the growth table instead: each screen at one client on PATH and "
                              "on the SMALLER hospital, served side by side, in turns")
+    parser.add_argument("--postgres", action="store_true",
+                        help="serve a copy of PATH from a private PostgreSQL cluster")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: bash scripts/setup.sh --bench")
-    servers = []
+    servers, cluster = [], None
     try:
-        servers.append(Server(args.path))
+        url = None
+        if args.postgres:
+            cluster, url = copy_into_postgres(args.path)
+        servers.append(Server(args.path, url))
         if args.beside:
             servers.insert(0, Server(args.beside))
             growth(args, *servers)
@@ -269,13 +276,38 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        if cluster:
+            cluster.stop()
+
+
+def copy_into_postgres(path: Path):
+    """A private PostgreSQL cluster (tests/postgres.py) holding a copy of the hospital, made
+    by `hms copy-database`; the cluster and the database's URL."""
+    from postgres import Cluster
+
+    from hms import create_app
+    from hms.copying import copy_database
+
+    cluster = Cluster()
+    try:
+        url = cluster.create("hospital")
+        started = time.monotonic()
+        app = create_app({"DATABASE": str(path), "SECRET_KEY": "bench"})
+        with app.app_context():
+            copy_database(str(path), url, app.instance_path, say=lambda line: None)
+        print(f"copied into PostgreSQL in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster, url
 
 
 def run(args, clients: list[int], server: Server) -> None:
     today = clinic_day(server)
+    engine = "PostgreSQL" if args.postgres else "SQLite"
     workers = os.environ.get("HMS_WORKERS", "2 (default)")
     threads = os.environ.get("HMS_THREADS", "4 (default)")
-    print(f"gunicorn {workers} workers x {threads} threads; {args.seconds} s per cell; "
+    print(f"{engine}; gunicorn {workers} workers x {threads} threads; {args.seconds} s per cell; "
           f"wrk on the same machine\n")
     print("| screen | clients | p50 ms | p99 ms | req/s | req/s ÷ bare | errors |")
     print("| --- | --: | --: | --: | --: | --: | --: |")

@@ -84,16 +84,28 @@ def _copy_table(model, source: Database, target: Database) -> None:
     if not _is_base(model):  # the target's seed rows give way to the source's counts
         target.execute_sql(f'DELETE FROM "{table}"')
     order = model._meta.get_primary_keys()
+    # A key to a row of the same table (a rescheduled appointment's original) may point at a
+    # row copied later: written empty first, then set once every row is there.
+    later = [i for i, f in enumerate(fields)
+             if getattr(f, "rel_model", None) is model and f is not model._meta.primary_key]
+    links: list[tuple] = []
     with source.bind_ctx([model]):
         rows = model.select(*fields).order_by(*order).tuples().iterator()
         batch: list[tuple] = []
         for row in rows:
+            if later:
+                links.extend((row[0], row[i], fields[i].column_name) for i in later
+                             if row[i] is not None)
+                row = tuple(None if i in later else v for i, v in enumerate(row))
             batch.append(row)
             if len(batch) == BATCH:
                 _write(model, fields, batch, target)
                 batch = []
         if batch:
             _write(model, fields, batch, target)
+    for row_id, linked, column in links:
+        target.execute_sql(f'UPDATE "{table}" SET "{column}" = %s WHERE "id" = %s',
+                           (linked, row_id))
 
 
 def _write(model, fields: list, batch: list[tuple], target: Database) -> None:

@@ -36,6 +36,12 @@ def sqlite_hospital(tmp_path, redis_url):
                            expires_at=dt.datetime(2030, 1, 1))
     ExportFile.create(job=job, data=b"Date,Time\r\n\x00\xff")
     HistoryPdf.create(patient=anna, digest="d" * 64, pdf=b"%PDF-1.7 \x00\xff")
+    # A reschedule whose original was written after it (as an import might): its key points
+    # at a later row.
+    first = Appointment.select().order_by(Appointment.id).first()
+    moved = Appointment.create(patient=first.patient, doctor=first.doctor, date=first.date,
+                               time=first.time, status="rescheduled", reason="moved")
+    Appointment.update(rescheduled_from=moved).where(Appointment.id == first.id).execute()
     return app, location
 
 
@@ -66,6 +72,8 @@ def test_a_hospital_moves_from_sqlite_to_postgresql_whole(sqlite_hospital, empty
 
     app = make_app(tmp_path / "target", redis_url, DATABASE=empty_postgres)
     assert counts(*MODELS) == before and all(before)
+    first = Appointment.select().order_by(Appointment.id).first()
+    assert first.rescheduled_from.reason == "moved"  # linked to a row copied after it
     assert bytes(ExportFile.get().data) == b"Date,Time\r\n\x00\xff"
     assert bytes(HistoryPdf.get().pdf) == b"%PDF-1.7 \x00\xff"
     client = app.test_client()
