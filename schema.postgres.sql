@@ -66,10 +66,14 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE OR REPLACE TRIGGER "user_tally_insert" AFTER INSERT OR DELETE ON "users"
-    FOR EACH ROW EXECUTE FUNCTION "user_tally_follow"();
-CREATE OR REPLACE TRIGGER "user_tally_update" AFTER UPDATE OF "role", "is_active" ON "users"
-    FOR EACH ROW WHEN (OLD."role" != NEW."role" OR OLD."is_active" != NEW."is_active")
+-- Deferred to the commit, like appointment_follow below (which says why).
+DROP TRIGGER IF EXISTS "user_tally_insert" ON "users";
+CREATE CONSTRAINT TRIGGER "user_tally_insert" AFTER INSERT OR DELETE ON "users"
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "user_tally_follow"();
+DROP TRIGGER IF EXISTS "user_tally_update" ON "users";
+CREATE CONSTRAINT TRIGGER "user_tally_update" AFTER UPDATE OF "role", "is_active" ON "users"
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD."role" != NEW."role" OR OLD."is_active" != NEW."is_active")
     EXECUTE FUNCTION "user_tally_follow"();
 
 CREATE TABLE IF NOT EXISTS "patient" (
@@ -303,8 +307,14 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE OR REPLACE TRIGGER "appointment_follow" AFTER INSERT OR UPDATE OR DELETE
-    ON "appointment" FOR EACH ROW EXECUTE FUNCTION "appointment_follow"();
+-- Deferred to the commit: a transaction takes the rollups' shared rows (the tally's status
+-- rows above all) only after its own appointment rows and their unique-index entries. Taken
+-- at once, a booking waiting on another's entry for its slot while holding the 'booked' row
+-- would deadlock with a reschedule holding that entry and waiting for the row.
+DROP TRIGGER IF EXISTS "appointment_follow" ON "appointment";
+CREATE CONSTRAINT TRIGGER "appointment_follow" AFTER INSERT OR UPDATE OR DELETE
+    ON "appointment" DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION "appointment_follow"();
 CREATE OR REPLACE FUNCTION "doctor_patient_rename"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE "doctor_patient" SET "full_name" = NEW."full_name" WHERE "patient_id" = NEW."id";

@@ -324,6 +324,14 @@ class Appointment(BaseModel):
         )
 
     @classmethod
+    def to_change(cls, appointment_id: int) -> Appointment:
+        """The appointment read afresh inside a write transaction and held until it commits,
+        so two changes of one appointment take turns: SQLite's write lock holds every row
+        already; PostgreSQL locks this one (FOR UPDATE)."""
+        query = cls.select().where(cls.id == appointment_id)
+        return (query if is_sqlite() else query.for_update()).get()
+
+    @classmethod
     def is_live(cls):
         """The condition 'holds its slot', written so the live-slot indexes can serve it."""
         return cls.status.in_(LIVE_LIST)

@@ -482,7 +482,7 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
     given: an admin reassigning a deactivated doctor's patients), in one transaction. The old
     one is marked rescheduled (freeing its slot); the new one records which it replaced."""
     with write_transaction():
-        old = Appointment.get_by_id(appointment.id)  # fresh, under the lock
+        old = Appointment.to_change(appointment.id)
         target = doctor or old.doctor
         if old.status not in MOVABLE:
             raise SchedulingError(f"A {old.status.replace('_', ' ')} appointment cannot be "
@@ -504,7 +504,7 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
 def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> Appointment:
     """Cancel a live appointment (softly: who, when, why); its slot frees at once."""
     with write_transaction():
-        appt = Appointment.get_by_id(appointment.id)
+        appt = Appointment.to_change(appointment.id)
         if appt.status not in MOVABLE:
             raise SchedulingError(f"A {appt.status.replace('_', ' ')} appointment cannot be "
                                   "cancelled.")

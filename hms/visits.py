@@ -74,7 +74,7 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
     if action == "cancel" and not reason:
         raise SchedulingError("Give a reason for cancelling; the patient will see it.")
     with write_transaction():
-        fresh = Appointment.get_by_id(appt.id)
+        fresh = Appointment.to_change(appt.id)
         if fresh.status not in sources:
             raise SchedulingError(
                 f"A {fresh.status.replace('_', ' ')} appointment cannot be changed to "
