@@ -118,13 +118,11 @@ END;
 -- triggers keep the table equal to it, and hms/db.py fills the table once when it is first
 -- created on an existing database. No foreign key: it is an index, like patient_search.
 CREATE VIEW IF NOT EXISTS "phone_endings" AS
-SELECT substr(replace(replace(replace(replace(replace("phone", ' ', ''), '+', ''), '-', ''),
-              '(', ''), ')', ''), n."value") AS "digits",
-       "patient"."id" AS "patient_id"
-FROM "patient",
+SELECT substr(p."digits", n."value") AS "digits", p."id" AS "patient_id"
+FROM (SELECT "id", replace(replace(replace(replace(replace("phone", ' ', ''), '+', ''), '-', ''),
+                                   '(', ''), ')', '') AS "digits" FROM "patient") AS p,
      json_each('[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28]') AS n
-WHERE n."value" <= length(replace(replace(replace(replace(replace("phone", ' ', ''), '+', ''),
-                                                      '-', ''), '(', ''), ')', '')) - 2;
+WHERE n."value" <= length(p."digits") - 2;
 CREATE TABLE IF NOT EXISTS "phone_search" (
     "digits"     TEXT NOT NULL,
     "patient_id" INTEGER NOT NULL,

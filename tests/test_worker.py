@@ -78,3 +78,27 @@ def test_the_worker_writes_a_background_export(consumer, app, people):
         return done.status == "done" and ExportFile.get_or_none(ExportFile.job == job.id)
 
     assert wait_for(written), "the worker did not write the export"
+
+
+def test_a_worker_killed_mid_export_leaves_no_file_and_no_done(consumer, app, people):
+    """The file and "done" are one transaction: kill -9 the worker while WeasyPrint lays out a
+    long history, and the job has neither (its recovery is the background-work issue's)."""
+    from hms import exporting
+    from hms.models import ExportFile, ExportJob, Treatment
+
+    patient, doctor = people.patient("pat.one"), people.doctor("dr.one")
+    for n in range(150):
+        visit = Appointment.create(patient=patient, doctor=doctor,
+                                   date=dt.date(2024, 1, 1) + dt.timedelta(days=n),
+                                   time=dt.time(9), status="completed", reason=f"Visit {n}")
+        Treatment.create(appointment=visit, author=doctor.user, diagnosis=f"Diagnosis {n}",
+                         prescription="Rest", medicines_json="[]")
+    with app.app_context():
+        job = exporting.start_export(people.user("pat.one"), patient, kind="pdf")
+    tasks.export_history(job.id)
+    assert wait_for(lambda: ExportJob.get_by_id(job.id).status != "queued", 30)
+    consumer.send_signal(signal.SIGKILL)
+    consumer.wait(timeout=10)
+    job = ExportJob.get_by_id(job.id)
+    assert job.status == "running", "the export ended before the kill: lengthen the history"
+    assert ExportFile.get_or_none(ExportFile.job == job.id) is None
