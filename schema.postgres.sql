@@ -358,33 +358,89 @@ CREATE INDEX IF NOT EXISTS "audit_log_user_id" ON "audit_log" ("user_id");
 CREATE INDEX IF NOT EXISTS "audit_log_patient_id" ON "audit_log" ("patient_id");
 CREATE INDEX IF NOT EXISTS "audit_log_created_at" ON "audit_log" ("created_at");
 
--- One row per appointment reminder: claiming the row is what makes a reminder go out once.
+-- One row per appointment reminder, made by the sweep when the reminder falls due. Claiming
+-- it (queued -> sending, with a lease until due_at) is what makes a reminder go out once,
+-- whatever re-runs, retries or second workers do. due_at is when the sweep next looks at the
+-- row: hands a queued one to the queue again, retries a failed one, or reclaims a 'sending'
+-- one whose worker died. expires_at is the appointment's start: nothing is sent after it.
+-- handed_over: the message's data reached the SMTP server in the current attempt, so a lost
+-- reply makes the outcome 'unknown', never a blind resend. message_id stays the same on every
+-- attempt.
 CREATE TABLE IF NOT EXISTS "reminder" (
     "id"             SERIAL NOT NULL PRIMARY KEY,
     "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
-    "status"         VARCHAR(10) NOT NULL DEFAULT 'sending'
-                     CHECK (status IN ('sending', 'sent', 'failed')),
+    "status"         VARCHAR(10) NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown',
+                                       'expired')),
     "attempts"       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     "last_error"     TEXT,
     "claimed_at"     TIMESTAMP NOT NULL,
-    "sent_at"        TIMESTAMP
+    "sent_at"        TIMESTAMP,
+    "due_at"         TIMESTAMP NOT NULL,
+    "expires_at"     TIMESTAMP NOT NULL,
+    "message_id"     VARCHAR(200) NOT NULL,
+    "handed_over"    BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "reminder_appointment_id" ON "reminder" ("appointment_id");
+-- A reminder table from before leases (the first PostgreSQL release) gets their columns.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = 'reminder'
+                   AND column_name = 'due_at') THEN
+        ALTER TABLE "reminder" DROP CONSTRAINT IF EXISTS "reminder_status_check",
+            ADD CONSTRAINT "reminder_status_check" CHECK (status IN ('queued', 'sending', 'sent',
+                                                         'failed', 'unknown', 'expired')),
+            ALTER "status" SET DEFAULT 'queued',
+            ADD COLUMN "due_at" TIMESTAMP, ADD COLUMN "expires_at" TIMESTAMP,
+            ADD COLUMN "message_id" VARCHAR(200),
+            ADD COLUMN "handed_over" BOOLEAN NOT NULL DEFAULT FALSE;
+        UPDATE "reminder" SET due_at = claimed_at, expires_at = claimed_at,
+            message_id = '<reminder-' || id || '@hms.invalid>';
+        ALTER TABLE "reminder" ALTER "due_at" SET NOT NULL, ALTER "expires_at" SET NOT NULL,
+            ALTER "message_id" SET NOT NULL;
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS "reminder_status_due_at" ON "reminder" ("status", "due_at");
 
--- One row per doctor and month: the monthly activity report goes out once.
+-- One row per doctor and month: the monthly activity report goes out once; its columns
+-- work as the reminder's do, and it expires a week after it fell due.
 CREATE TABLE IF NOT EXISTS "report_send" (
     "id"         SERIAL NOT NULL PRIMARY KEY,
     "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
     "period"     VARCHAR(7) NOT NULL,           -- YYYY-MM
-    "status"     VARCHAR(10) NOT NULL DEFAULT 'sending'
-                 CHECK (status IN ('sending', 'sent', 'failed')),
-    "attempts"   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    "last_error" TEXT,
-    "claimed_at" TIMESTAMP NOT NULL,
-    "sent_at"    TIMESTAMP
+    "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown',
+                                    'expired')),
+    "attempts"    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error"  TEXT,
+    "claimed_at"  TIMESTAMP NOT NULL,
+    "sent_at"     TIMESTAMP,
+    "due_at"      TIMESTAMP NOT NULL,
+    "expires_at"  TIMESTAMP NOT NULL,
+    "message_id"  VARCHAR(200) NOT NULL,
+    "handed_over" BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
+-- A report_send table from before leases (the first PostgreSQL release) gets their columns.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = 'report_send'
+                   AND column_name = 'due_at') THEN
+        ALTER TABLE "report_send" DROP CONSTRAINT IF EXISTS "report_send_status_check",
+            ADD CONSTRAINT "report_send_status_check" CHECK (status IN ('queued', 'sending', 'sent',
+                                                         'failed', 'unknown', 'expired')),
+            ALTER "status" SET DEFAULT 'queued',
+            ADD COLUMN "due_at" TIMESTAMP, ADD COLUMN "expires_at" TIMESTAMP,
+            ADD COLUMN "message_id" VARCHAR(200),
+            ADD COLUMN "handed_over" BOOLEAN NOT NULL DEFAULT FALSE;
+        UPDATE "report_send" SET due_at = claimed_at, expires_at = claimed_at,
+            message_id = '<report-' || id || '@hms.invalid>';
+        ALTER TABLE "report_send" ALTER "due_at" SET NOT NULL, ALTER "expires_at" SET NOT NULL,
+            ALTER "message_id" SET NOT NULL;
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS "report_send_status_due_at" ON "report_send" ("status", "due_at");
 
 -- The latest PDF of each patient's history, with the digest of what it was laid out from.
 CREATE TABLE IF NOT EXISTS "history_pdf" (
@@ -407,10 +463,15 @@ CREATE TABLE IF NOT EXISTS "export_job" (
     "created_at"  TIMESTAMP NOT NULL,
     "finished_at" TIMESTAMP,
     "expires_at"  TIMESTAMP NOT NULL,
-    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))
+    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf')),
+    "due_at"      TIMESTAMP,
+    "attempts"    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0)
 );
 CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
 CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");
+ALTER TABLE "export_job" ADD COLUMN IF NOT EXISTS "due_at" TIMESTAMP,
+    ADD COLUMN IF NOT EXISTS "attempts" INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+CREATE INDEX IF NOT EXISTS "export_job_status_due_at" ON "export_job" ("status", "due_at");
 
 CREATE TABLE IF NOT EXISTS "export_file" (
     "job_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "export_job" ("id") ON DELETE CASCADE,

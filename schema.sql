@@ -394,34 +394,53 @@ CREATE INDEX IF NOT EXISTS "audit_log_user_id" ON "audit_log" ("user_id");
 CREATE INDEX IF NOT EXISTS "audit_log_patient_id" ON "audit_log" ("patient_id");
 CREATE INDEX IF NOT EXISTS "audit_log_created_at" ON "audit_log" ("created_at");
 
--- One row per appointment reminder: claiming the row is what makes a reminder go out once,
--- whatever re-runs, retries or second workers do.
+-- One row per appointment reminder, made by the sweep when the reminder falls due. Claiming
+-- it (queued -> sending, with a lease until due_at) is what makes a reminder go out once,
+-- whatever re-runs, retries or second workers do. due_at is when the sweep next looks at the
+-- row: hands a queued one to the queue again, retries a failed one, or reclaims a 'sending'
+-- one whose worker died. expires_at is the appointment's start: nothing is sent after it.
+-- handed_over: the message's data reached the SMTP server in the current attempt, so a lost
+-- reply makes the outcome 'unknown', never a blind resend. message_id stays the same on every
+-- attempt.
 CREATE TABLE IF NOT EXISTS "reminder" (
     "id"             INTEGER NOT NULL PRIMARY KEY,
     "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
-    "status"         VARCHAR(10) NOT NULL DEFAULT 'sending'
-                     CHECK (status IN ('sending', 'sent', 'failed')),
+    "status"         VARCHAR(10) NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown',
+                                       'expired')),
     "attempts"       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     "last_error"     TEXT,
     "claimed_at"     DATETIME NOT NULL,
-    "sent_at"        DATETIME
+    "sent_at"        DATETIME,
+    "due_at"         DATETIME NOT NULL,
+    "expires_at"     DATETIME NOT NULL,
+    "message_id"     VARCHAR(200) NOT NULL,
+    "handed_over"    INTEGER NOT NULL DEFAULT 0 CHECK (handed_over IN (0, 1))
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "reminder_appointment_id" ON "reminder" ("appointment_id");
+CREATE INDEX IF NOT EXISTS "reminder_status_due_at" ON "reminder" ("status", "due_at");
 
--- One row per doctor and month: the monthly activity report goes out once.
+-- One row per doctor and month: the monthly activity report goes out once; its columns
+-- work as the reminder's do, and it expires a week after it fell due.
 CREATE TABLE IF NOT EXISTS "report_send" (
     "id"         INTEGER NOT NULL PRIMARY KEY,
     "doctor_id"  INTEGER NOT NULL REFERENCES "doctor" ("id") ON DELETE CASCADE,
     "period"     VARCHAR(7) NOT NULL,           -- YYYY-MM
-    "status"     VARCHAR(10) NOT NULL DEFAULT 'sending'
-                 CHECK (status IN ('sending', 'sent', 'failed')),
-    "attempts"   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    "last_error" TEXT,
-    "claimed_at" DATETIME NOT NULL,
-    "sent_at"    DATETIME
+    "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown',
+                                    'expired')),
+    "attempts"    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error"  TEXT,
+    "claimed_at"  DATETIME NOT NULL,
+    "sent_at"     DATETIME,
+    "due_at"      DATETIME NOT NULL,
+    "expires_at"  DATETIME NOT NULL,
+    "message_id"  VARCHAR(200) NOT NULL,
+    "handed_over" INTEGER NOT NULL DEFAULT 0 CHECK (handed_over IN (0, 1))
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
+CREATE INDEX IF NOT EXISTS "report_send_status_due_at" ON "report_send" ("status", "due_at");
 
 -- The latest PDF of each patient's history, with the digest of what it was laid out from:
 -- laying out a long history takes WeasyPrint seconds, so an unchanged history is not laid out
@@ -446,10 +465,13 @@ CREATE TABLE IF NOT EXISTS "export_job" (
     "created_at"  DATETIME NOT NULL,
     "finished_at" DATETIME,
     "expires_at"  DATETIME NOT NULL,
-    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))
+    "kind"        VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf')),
+    "due_at"      DATETIME,
+    "attempts"    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0)
 );
 CREATE INDEX IF NOT EXISTS "export_job_owner_id" ON "export_job" ("owner_id");
 CREATE INDEX IF NOT EXISTS "export_job_expires_at" ON "export_job" ("expires_at");
+CREATE INDEX IF NOT EXISTS "export_job_status_due_at" ON "export_job" ("status", "due_at");
 
 -- The finished file of an export, written in the same transaction that marks its job done: a
 -- worker that dies mid-export leaves no half file, and nothing lives on one host's disk.

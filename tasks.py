@@ -12,31 +12,46 @@ from contextlib import contextmanager
 
 from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
+from redis import ConnectionPool
 
-from hms import clock, exporting, notices
+from hms import clock, exporting, notices, work
 from hms.config import DEFAULTS
 from hms.db import db, gather_statistics
 from hms.scheduling import open_slots_from_plans
 
-huey = RedisHuey("hms", url=os.environ.get("HMS_REDIS_URL", DEFAULTS["REDIS_URL"]))
+# results=False: what a task returns is for logs and tests; kept in Redis it would pile up (its
+# outcome is in the database).
+huey = RedisHuey("hms", results=False,
+                 url=os.environ.get("HMS_REDIS_URL", DEFAULTS["REDIS_URL"]))
 
 app = None
+in_worker = False  # set by the worker's start-up hook
+
+
+# A web request that hands work to the queue waits this long for Redis, no longer: the work
+# is in the database already, and the sweep hands it out when Redis is back.
+WEB_REDIS_TIMEOUT = 1.0
 
 
 def connect(redis_url: str) -> None:
-    """Point the queue at the app's Redis (the web app calls this; the worker reads
-    HMS_REDIS_URL, the same setting)."""
-    if not huey.immediate:  # immediate mode (tests) keeps its in-memory queue
-        huey.storage = RedisStorage("hms", url=redis_url)
+    """Point the web app's queue at its Redis, with short timeouts. The worker reads
+    HMS_REDIS_URL, the same setting, and keeps Redis's own timeouts (its blocking reads wait a
+    second at a time)."""
+    if huey.immediate or in_worker:  # immediate mode (tests) keeps its in-memory queue
+        return
+    huey.storage = RedisStorage("hms", connection_pool=ConnectionPool.from_url(
+        redis_url, socket_timeout=WEB_REDIS_TIMEOUT,
+        socket_connect_timeout=WEB_REDIS_TIMEOUT))
 
 
 @huey.on_startup()
 def build_app() -> None:
     """Build the Flask app once per worker, so tasks can use its config and database."""
-    global app
+    global app, in_worker
     if app is None:
         from hms import create_app
 
+        in_worker = True
         app = create_app()
 
 
@@ -62,34 +77,31 @@ def refresh_statistics() -> None:
         gather_statistics()
 
 
-@huey.periodic_task(crontab(minute="0"))
-def hourly_notices() -> dict:
-    """Every hour: at the clinic's reminder hour, queue the reminders of the day they are for;
-    on the 1st of a month, queue last month's reports. Both are idempotent."""
+@huey.periodic_task(crontab(minute="*"))
+def sweep_work() -> dict:
+    """Every minute: hand out the due work the database records (hms/work.py)."""
     with _in_app():
-        return notices.queue_notices(clock.utc_instant(), send_reminder,
-                                     send_monthly_report)
+        return sweep()
+
+
+def sweep() -> dict:
+    """One sweep with this module's tasks (inside an app context): for sweep_work and
+    `hms sweep`."""
+    return work.sweep(clock.utc_now(), send_reminder, send_monthly_report, export_history)
 
 
 @huey.task()
 def send_reminder(appointment_id: int) -> str:
-    """Send one reminder; a failure is retried later with back-off."""
+    """Send one queued reminder; a failure is retried by the sweep after back-off."""
     with _in_app():
-        outcome, retry_in = notices.send_reminder(appointment_id)
-    if retry_in:
-        send_reminder.schedule((appointment_id,), delay=retry_in)
-    return outcome
+        return notices.send_reminder(appointment_id)
 
 
 @huey.task()
 def send_monthly_report(doctor_id: int, first_day: str) -> str:
-    """Mail one doctor's monthly report; a failure is retried later with back-off."""
+    """Mail one doctor's queued monthly report; a failure is retried by the sweep."""
     with _in_app():
-        outcome, retry_in = notices.send_monthly_report(doctor_id,
-                                                        dt.date.fromisoformat(first_day))
-    if retry_in:
-        send_monthly_report.schedule((doctor_id, first_day), delay=retry_in)
-    return outcome
+        return notices.send_monthly_report(doctor_id, dt.date.fromisoformat(first_day))
 
 
 # --- exports of a patient's history (hms/exporting.py holds the logic) -----------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, Case, IntegrityError, fn
 
 from hms.accounts import (
     create_doctor,
@@ -17,8 +17,9 @@ from hms.accounts import (
 from hms.audit import audit, audit_read
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
-from hms.clock import clinic_now, clinic_today
+from hms.clock import clinic_now, clinic_today, to_clinic, utc_now
 from hms.db import db
+from hms.notices import REPORT_WINDOW
 from hms.exporting import recent_exports
 from hms.forms import (
     AdminPatientForm,
@@ -471,18 +472,69 @@ def arg_form_int(name: str) -> int:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
 
 
-def _failures_first(model) -> tuple:
-    return model.status != "failed", model.id.desc()
+# What needs a person's eye comes first on the jobs page.
+ATTENTION = ("unknown", "failed", "queued", "sending", "running")
+JOB_MODELS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob}
+
+
+def _attention_first(model) -> tuple:
+    order = Case(model.status, [(status, n) for n, status in enumerate(ATTENTION)],
+                 len(ATTENTION))
+    return order, model.id.desc()
+
+
+def _tally(model) -> dict[str, int]:
+    return dict(model.select(model.status, fn.COUNT(model.id)).group_by(model.status).tuples())
 
 
 @bp.get("/jobs")
 def jobs():
-    """Background work: recent reminders and monthly reports (failures first), and exports."""
+    """Background work: how many reminders, reports and exports are in each state, then the
+    recent ones, those that need attention first, with when each is next tried."""
     reminders = (Reminder.select(Reminder, Appointment, Patient).join(Appointment).join(Patient)
-                 .order_by(*_failures_first(Reminder)).limit(50))
+                 .order_by(*_attention_first(Reminder)).limit(50))
     reports = (ReportSend.select(ReportSend, Doctor).join(Doctor)
-               .order_by(*_failures_first(ReportSend)).limit(50))
-    exports = (ExportJob.select(ExportJob, User).join(User).order_by(ExportJob.id.desc())
-               .limit(50))
+               .order_by(*_attention_first(ReportSend)).limit(50))
+    exports = (ExportJob.select(ExportJob, User).join(User)
+               .order_by(*_attention_first(ExportJob)).limit(50))
     return render("admin/jobs.html", "admin/_jobs.html", reminders=list(reminders),
-                  reports=list(reports), exports=list(exports))
+                  reports=list(reports), exports=list(exports),
+                  tallies={kind: _tally(model) for kind, model in JOB_MODELS.items()},
+                  retryable=retryable, now=utc_now(), to_clinic=to_clinic)
+
+
+def retryable(kind: str, row, now) -> bool:
+    """Whether "Try again now" is offered: a failed or unknown notice before it expires (an
+    expired monthly report too: it is never too late for one), or a failed export."""
+    if kind == "exports":
+        return row.status == "failed" and row.expires_at > now
+    if kind == "reports" and row.status == "expired":
+        return True
+    return row.status in ("failed", "unknown") and row.expires_at > now
+
+
+@bp.post("/jobs/<kind>/<int:item_id>/retry")
+def retry_job(kind: str, item_id: int):
+    """Queue one failed item again at once (an unknown notice: after the admin has checked it
+    did not arrive; it goes with the same Message-ID)."""
+    model = JOB_MODELS.get(kind) or abort(404)
+    now = utc_now()
+    row = model.get_or_none(model.id == item_id) or abort(404)
+    if not retryable(kind, row, now):
+        flash("That item cannot be tried again now.", "error")
+        return redirect(url_for("admin.jobs"), 303)
+    if kind == "exports":
+        changes = {"status": "queued", "attempts": 0, "error": None, "due_at": now}
+    else:
+        changes = {"status": "queued", "due_at": now, "handed_over": False,
+                   "expires_at": max(row.expires_at, now + REPORT_WINDOW)
+                   if kind == "reports" else row.expires_at}
+    model.update(**changes).where(model.id == row.id, model.status == row.status).execute()
+    audit(current_user, f"retry:{kind}", None, kind, row.id)
+    import tasks
+
+    counts = tasks.sweep()  # hands it to the worker now (and anything else that is due)
+    flash("Queued again; the job queue is unreachable, so it goes when it is back."
+          if counts["not handed out"] else "Queued again: the worker is trying it now.",
+          "success")
+    return redirect(url_for("admin.jobs"), 303)

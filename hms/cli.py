@@ -1,7 +1,9 @@
-"""The `hms` command: Flask's CLI plus init-db, create-user, seed-demo, open-slots and
-copy-database."""
+"""The `hms` command: Flask's CLI plus init-db, create-user, seed-demo, open-slots,
+copy-database, sweep, backup and restore."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -18,6 +20,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(open_slots_command)
     app.cli.add_command(copy_database_command)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("init-db")
@@ -96,6 +101,50 @@ def copy_database_command(source: str, target: str) -> None:
     except CopyError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Copied; every table's row count matches. Now set HMS_DATABASE={target}")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Hand every due reminder, report and export to the queue once (the worker does this
+    every minute)."""
+    import tasks
+
+    with db.connection_context():
+        counts = tasks.sweep()
+    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a consistent copy of the live database to PATH, while HMS runs."""
+    from hms.backups import BackupError, backup
+
+    try:
+        with db.connection_context():
+            backup(path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.confirmation_option(prompt="This replaces everything in the database. Go on?")
+@with_appcontext
+def restore_command(path: Path) -> None:
+    """Replace the database's contents with the backup at PATH. Stop the web server and the
+    worker first."""
+    from hms.backups import BackupError, restore
+
+    try:
+        with db.connection_context():
+            restore(path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored from {path}. Start HMS again.")
 
 
 def _create_app(*_args, **_kwargs) -> Flask:

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, object] = {
     "SMTP_USER": "",
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": False,
+    # Seconds to wait for each reply of the SMTP server; RFC 5321 allows ten minutes for the
+    # answer to a message's data, and giving up sooner can send a message twice.
+    "SMTP_TIMEOUT": 600,
     "MAIL_SENDER": "HMS <no-reply@hms.invalid>",
     # Behind reverse proxies: how many of them set X-Forwarded-For/-Proto/-Host/-Port/-Prefix.
     # 0 trusts none of those headers (anyone could send them).
@@ -39,7 +42,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
-         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES"}
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT"}
 _BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 

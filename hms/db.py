@@ -75,7 +75,40 @@ REPLACEMENTS = {
 # an older table as it was, so init adds each missing one (with its default and CHECK).
 ADDED_COLUMNS = {
     ("export_job", "kind"): "VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))",
+    ("export_job", "due_at"): "DATETIME",
+    ("export_job", "attempts"): "INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0)",
 }
+
+_SENT_COLUMNS = "id, status, attempts, last_error, claimed_at, sent_at"
+# Tables whose CHECK changed after a release, which SQLite cannot alter: when the table's SQL
+# lacks the marker, init renames it, lets schema.sql create the new one, and copies the rows
+# with this statement. Notices from before leases were all sent, failed or died long ago: they
+# are kept as history, already expired.
+REBUILDS = {
+    "reminder": ("'unknown'", f"INSERT INTO reminder ({_SENT_COLUMNS}, appointment_id, due_at, "
+                 f"expires_at, message_id) SELECT {_SENT_COLUMNS}, appointment_id, claimed_at, "
+                 "claimed_at, '<reminder-' || id || '@hms.invalid>' FROM _old_reminder"),
+    "report_send": ("'unknown'", f"INSERT INTO report_send ({_SENT_COLUMNS}, doctor_id, period, "
+                    f"due_at, expires_at, message_id) SELECT {_SENT_COLUMNS}, doctor_id, period, "
+                    "claimed_at, claimed_at, '<report-' || id || '@hms.invalid>' "
+                    "FROM _old_report_send"),
+}
+
+
+def _set_aside_for_rebuild() -> list[str]:
+    """Rename each table of REBUILDS that has the old shape (and drop its indexes, whose names
+    the new table takes); returns the tables set aside."""
+    aside = []
+    for table, (marker, _copy) in REBUILDS.items():
+        row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                             (table,)).fetchone()
+        if row and marker not in row[0]:
+            for index in db.get_indexes(table):
+                if not index.name.startswith("sqlite_autoindex"):
+                    db.execute_sql(f'DROP INDEX "{index.name}"')
+            db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "_old_{table}"')
+            aside.append(table)
+    return aside
 
 
 def init_schema() -> None:
@@ -86,10 +119,20 @@ def init_schema() -> None:
         if is_sqlite():
             sql = SCHEMA_PATH.read_text()
             new = [t for t in (*BACKFILLS, *REPLACEMENTS) if t not in db.get_tables()]
+            with db.atomic():
+                aside = _set_aside_for_rebuild()
+                # Before schema.sql, whose indexes may name the added columns.
+                tables = db.get_tables()
+                for (table, column), definition in ADDED_COLUMNS.items():
+                    if table in tables and column not in {c.name for c in
+                                                          db.get_columns(table)}:
+                        db.execute_sql(
+                            f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
             db.connection().executescript(sql)
-            for (table, column), definition in ADDED_COLUMNS.items():
-                if column not in {c.name for c in db.get_columns(table)}:
-                    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
+            with db.atomic():
+                for table in aside:
+                    db.execute_sql(REBUILDS[table][1])
+                    db.execute_sql(f'DROP TABLE "_old_{table}"')
             for table in new:  # created just now, on a database that may hold rows already
                 db.execute_sql({**BACKFILLS, **REPLACEMENTS}[table])
         else:

@@ -47,6 +47,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel reads a CSV as UTF-8 (names such as "Zoë") only when it starts with a byte-order mark.
 ENCODING = "utf-8-sig"
 PENDING = ("queued", "running")
+# A worker holds a running export this long; then the sweep runs it again (its worker died).
+# A 2,000-visit history PDF takes WeasyPrint under two minutes.
+LEASE = dt.timedelta(minutes=30)
+TRIES = 3  # an export whose worker died this many times is failed, not run again
 # About this many progress updates per export, however long the history.
 PROGRESS_STEPS = 20
 
@@ -106,8 +110,9 @@ def start_export(owner: User, patient: Patient, kind: str = "csv") -> ExportJob:
     EXPORT_DAYS days."""
     now = utc_now()
     days = current_app.config["EXPORT_DAYS"]
+    # The caller hands it to the queue; if that message is lost, the sweep hands it again.
     return ExportJob.create(owner=owner, patient=patient, kind=kind, created_at=now,
-                            expires_at=now + dt.timedelta(days=days))
+                            due_at=now, expires_at=now + dt.timedelta(days=days))
 
 
 def is_expired(job: ExportJob, now: dt.datetime | None = None) -> bool:
@@ -154,7 +159,27 @@ def _set(job_id: int, **values) -> int:
 
 def mark_failed(job_id: int, error: str) -> None:
     """End a job as failed, with the reason its owner and the admin will see."""
-    _set(job_id, status="failed", error=error[:500], finished_at=utc_now())
+    (ExportJob.update(status="failed", error=error[:500], finished_at=utc_now())
+     .where(ExportJob.id == job_id, ExportJob.status.in_(PENDING)).execute())
+
+
+def take_due(now: dt.datetime, requeue: dt.timedelta) -> list[int]:
+    """The sweep's pass over exports: a running job whose lease ran out (its worker died) is
+    queued again, or failed after TRIES runs; every queued job that is due (the message that
+    carried it may be lost) is marked due again in `requeue`. Returns the jobs to hand out."""
+    due = (ExportJob.due_at <= now) | ExportJob.due_at.is_null()
+    for job in ExportJob.select().where(ExportJob.status == "running", due):
+        if job.attempts >= TRIES:
+            mark_failed(job.id, f"The export stopped unfinished {job.attempts} times.")
+        else:
+            (ExportJob.update(status="queued", progress=0)
+             .where(ExportJob.id == job.id, ExportJob.status == "running",
+                    ExportJob.attempts == job.attempts).execute())
+    jobs = [job_id for (job_id,) in ExportJob.select(ExportJob.id).where(
+        ExportJob.status == "queued", due, ExportJob.expires_at > now).tuples()]
+    if jobs:
+        ExportJob.update(due_at=now + requeue).where(ExportJob.id.in_(jobs)).execute()
+    return jobs
 
 
 # Settings a history PDF shows: its letterhead, and the zone its times are read in.
@@ -217,15 +242,20 @@ def history_pdf(patient: Patient) -> bytes:
 
 
 def run_export(job_id: int) -> str:
-    """Write a queued job's file with progress, rename it into place, and mark the job done;
-    on any failure remove the partial file and mark the job failed with the error. A job that
-    is not queued (already run, or claimed by another worker) is left alone."""
-    claimed = (ExportJob.update(status="running", progress=0)
-               .where(ExportJob.id == job_id, ExportJob.status == "queued").execute())
+    """Claim a queued job (with a lease), make its file with progress, and keep the file with
+    the job's "done" in one transaction; on any failure mark the job failed with the error. A
+    job that is not queued (already run, or claimed by another worker) is left alone."""
+    job = ExportJob.get_or_none(ExportJob.id == job_id)
+    if job is None or job.status != "queued":
+        return "skipped"
+    attempt = job.attempts + 1
+    claimed = (ExportJob.update(status="running", progress=0, attempts=attempt,
+                                due_at=utc_now() + LEASE)
+               .where(ExportJob.id == job_id, ExportJob.status == "queued",
+                      ExportJob.attempts == job.attempts).execute())
     if not claimed:
         return "skipped"
     try:
-        job = ExportJob.get_by_id(job_id)
         if job.kind == "pdf":
             data = history_pdf(job.patient)
         else:
@@ -233,8 +263,13 @@ def run_export(job_id: int) -> str:
             write_csv(out, history(job.patient), lambda percent: _set(job_id, progress=percent))
             data = out.getvalue().encode(ENCODING)
         with write_transaction():  # the file and "done" together, or neither
-            ExportFile.create(job=job_id, data=data)  # once: the job was claimed once
-            _set(job_id, status="done", progress=100, finished_at=utc_now())
+            # Only while this run still holds the job: after a lease ran out, another run may.
+            held = (ExportJob.update(status="done", progress=100, finished_at=utc_now())
+                    .where(ExportJob.id == job_id, ExportJob.status == "running",
+                           ExportJob.attempts == attempt).execute())
+            if not held:
+                return "skipped"
+            ExportFile.create(job=job_id, data=data)
     except Exception as error:  # the job must end failed, never stay "running"
         log.exception("Export %s failed", job_id)
         mark_failed(job_id, f"{type(error).__name__}: {error}")

@@ -3,6 +3,9 @@ with a progress widget. The export logic itself lives in hms/exporting.py."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from redis import RedisError
@@ -11,18 +14,21 @@ import tasks
 from hms import exporting
 from hms.audit import audit, audit_read
 from hms.auth import patient_for, patient_of, role_required
-from hms.clock import clinic_today
+from hms.clock import clinic_today, utc_now
 from hms.models import EXPORT_KINDS, ExportJob, Patient, User
 from hms.pdf import pdf_response
 from hms.web import private_download, render, wants_fragment
 
 bp = Blueprint("exports", __name__)
+log = logging.getLogger(__name__)
 
 EXPIRED = ("This export has expired and its file has been removed. "
            "Start a new export from the history page.")
 
 
 MIMETYPES = {"csv": "text/csv", "pdf": "application/pdf"}
+# A queued export older than this is waiting for a busy or absent worker: its widget says so.
+WAITING_LONG = dt.timedelta(seconds=10)
 
 
 def _csv_response(data: bytes, filename: str) -> Response:
@@ -67,8 +73,10 @@ def _widget(job: ExportJob) -> Response:
     """The export's progress widget (for htmx) or its page."""
     back = (url_for("patients.my_history") if current_user.role == "patient"
             else url_for("patients.show", patient_id=job.patient_id))
-    return render("downloads/show.html", "downloads/_widget.html", job=job,
-                  state=exporting.state(job), kept_until=exporting.kept_until(job), back=back)
+    state = exporting.state(job)
+    waiting_long = state == "queued" and utc_now() - job.created_at > WAITING_LONG
+    return render("downloads/show.html", "downloads/_widget.html", job=job, state=state,
+                  kept_until=exporting.kept_until(job), back=back, waiting_long=waiting_long)
 
 
 @bp.get("/me/history.csv")
@@ -117,8 +125,8 @@ def start():
         audit(current_user, "export:job", patient, "export_job", job.id)
     try:
         tasks.export_history(job.id)
-    except RedisError:
-        exporting.mark_failed(job.id, "The job queue (Redis) could not be reached.")
+    except RedisError:  # recorded: the sweep hands it to the worker when Redis is back
+        log.warning("Export %s waits for the queue: Redis could not be reached", job.id)
     if not wants_fragment():
         return redirect(url_for("exports.show", job_id=job.id), 303)
     return _widget(ExportJob.get_by_id(job.id))

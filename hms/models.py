@@ -470,19 +470,30 @@ class AuditLog(BaseModel):
         indexes = ((("created_at",), False),)
 
 
-SEND_STATUSES = ("sending", "sent", "failed")
+# queued: handed to the queue; sending: claimed by a worker (a lease until due_at); failed:
+# to be retried at due_at; unknown: the server got the data but its answer was lost (not
+# resent unless an admin says so); expired: the time for it passed unsent.
+SEND_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "expired")
 
 
 class SendRecord(BaseModel):
-    """A notice that must go out once: claimed, then sent, or failed with its error."""
+    """A notice that must go out once: queued, claimed, then sent; or failed (retried with
+    back-off), unknown or expired, with its error (schema.sql explains the columns)."""
 
     id = AutoField()
-    status = CharField(max_length=10, default="sending",
+    status = CharField(max_length=10, default="queued",
                        constraints=[Check(_in("status", SEND_STATUSES))])
     attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
     last_error = TextField(null=True)
     claimed_at = DateTimeField(default=utc_now)
     sent_at = DateTimeField(null=True)
+    due_at = DateTimeField()
+    expires_at = DateTimeField()
+    message_id = CharField(max_length=200)
+    handed_over = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("status", "due_at"), False),)
 
 
 class Reminder(SendRecord):
@@ -499,7 +510,7 @@ class ReportSend(SendRecord):
     period = CharField(max_length=7)
 
     class Meta:
-        indexes = ((("doctor", "period"), True),)
+        indexes = ((("doctor", "period"), True), (("status", "due_at"), False))
 
 
 class HistoryPdf(BaseModel):
@@ -529,6 +540,13 @@ class ExportJob(BaseModel):
     finished_at = DateTimeField(null=True)
     expires_at = DateTimeField(index=True)
     kind = CharField(max_length=3, default="csv", constraints=[Check(_in("kind", EXPORT_KINDS))])
+    # When the sweep next looks at it: a queued job is handed to the queue again, a running one
+    # whose worker died (its lease ran out) is run again.
+    due_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
+
+    class Meta:
+        indexes = ((("status", "due_at"), False),)
 
 
 class ExportFile(BaseModel):

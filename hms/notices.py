@@ -1,128 +1,235 @@
 """Mail the clinic sends by itself: appointment reminders and doctors' monthly reports.
 
-Each notice is one row (Reminder, ReportSend) whose unique index is the claim: a worker takes
-the row under the write lock before sending, so a re-run, a retry or a second worker never
-sends twice. A failed send is recorded with its error and retried with back-off; after the
-last attempt it stays failed, for the admin's jobs page.
+The database is the memory of this work, Huey and Redis only carry it. Each notice is one row
+(Reminder, ReportSend) that the sweep (hms/work.py, every minute) makes when the notice falls
+due: a reminder at REMINDER_HOUR clinic time, REMINDER_DAYS_AHEAD days before the appointment
+(or at once for an appointment booked later than that); a report from REPORT_HOUR on the 1st.
+The sweep hands due rows to the queue, and hands them again when the queue lost them.
+
+A worker claims a queued row (queued -> sending) with a lease; the unique row and that
+conditional update are why a re-run, a retry or a second worker never sends twice. A failure
+is retried with back-off until the notice expires (the appointment's start; a report a week
+after it fell due): then it is expired, never sent late. A worker that died leaves its lease to
+run out, and the sweep queues the row again; but if the message had been handed to the SMTP
+server, its fate is unknown, and it is not resent unless an admin asks (hms/admin.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app
-from peewee import IntegrityError
+from peewee import fn
 
 from hms.clock import clinic_instant, hhmm, to_clinic, utc_instant, utc_now
-from hms.db import db, write_transaction
-from hms.mail import compose, send
+from hms.db import write_transaction
+from hms.mail import UnknownOutcome, compose, send
 from hms.models import Appointment, Doctor, Reminder, ReportSend, User
 from hms.pdf import render_pdf
 from hms.stats import doctor_activity, month_of
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 4
-STALE_CLAIM = dt.timedelta(minutes=15)  # a 'sending' row older than this died with its worker
 REPORT_HOUR = 7  # clinic hour on the 1st after which last month's reports go out
+REPORT_WINDOW = dt.timedelta(days=7)  # a report not sent within a week of falling due expires
+PENDING = ("queued", "sending", "failed")  # what the sweep still looks after
+# Why the sweep ended a notice, for the admin's jobs page.
+UNSENT_IN_TIME = "It could not be sent before its time passed."
+LOST_REPLY = ("The mail server took the message, but its answer never came back: it may "
+              "have been delivered. Try again only after checking.")
 
 
-def backoff(attempts: int) -> int:
-    """Seconds to wait before the next attempt: 1, 2, 4, ... minutes."""
-    return 60 * 2 ** (attempts - 1)
+class Abandoned(Exception):
+    """The row was taken from this worker (its lease ran out, or it expired) before the
+    message went to the mail server."""
 
 
-def reminder_day(now_utc: dt.datetime) -> dt.date | None:
-    """The day whose appointments this hourly run reminds, or None. It is the run in which the
-    clinic's clock reaches the reminder hour, so the hour follows daylight saving time, and fires
-    once even on the days that skip an hour (it fires in the hour after) or repeat one."""
-    local, before = to_clinic(now_utc), to_clinic(now_utc - dt.timedelta(hours=1))
-    mark = dt.datetime.combine(local.date(), dt.time(current_app.config["REMINDER_HOUR"]))
-    if not before < mark <= local:
+def backoff(attempts: int) -> dt.timedelta:
+    """How long to wait after a failed attempt: 1, 2, 4, ... minutes, at most an hour."""
+    return dt.timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def lease() -> dt.timedelta:
+    """How long a worker holds a notice it claimed: time for two of the mail server's slowest
+    answers, and a minute more. Past it, the sweep takes the row back."""
+    return dt.timedelta(seconds=2 * current_app.config["SMTP_TIMEOUT"] + 60)
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def appointment_start(appt: Appointment) -> dt.datetime:
+    """When the appointment starts, in naive UTC as timestamps are stored."""
+    return _naive(clinic_instant(appt.date, appt.time))
+
+
+def reminder_due(day: dt.date) -> dt.datetime:
+    """When the reminders of that day's appointments fall due, in naive UTC."""
+    eve = day - dt.timedelta(days=current_app.config["REMINDER_DAYS_AHEAD"])
+    return _naive(clinic_instant(eve, dt.time(current_app.config["REMINDER_HOUR"])))
+
+
+def message_id(kind: str, key: str) -> str:
+    """A Message-ID for one notice, kept in its row and sent on every attempt."""
+    domain = parseaddr(current_app.config["MAIL_SENDER"])[1].rpartition("@")[2]
+    return make_msgid(f"{kind}-{key}", domain or "hms.invalid")
+
+
+def new_reminders(now: dt.datetime) -> int:
+    """Make the rows of the reminders that fell due: booked appointments that have not started,
+    on the days whose reminder time has passed, with no reminder row yet."""
+    today = to_clinic(now).date()
+    days = [today + dt.timedelta(days=n)
+            for n in range(current_app.config["REMINDER_DAYS_AHEAD"] + 1)]
+    days = [day for day in days if reminder_due(day) <= now]
+    if not days:
+        return 0
+    # NOT EXISTS, one probe of the reminder's unique index each: NOT IN would read every
+    # reminder ever made, every minute.
+    made = Reminder.select(Reminder.id).where(Reminder.appointment == Appointment.id)
+    appointments = (Appointment.select(Appointment.id, Appointment.date, Appointment.time)
+                    .where(Appointment.date.in_(days), Appointment.status == "booked",
+                           ~fn.EXISTS(made)))
+    rows = [{"appointment": a.id, "status": "queued", "claimed_at": now, "due_at": now,
+             "expires_at": start, "message_id": message_id("reminder", str(a.id))}
+            for a in appointments if (start := appointment_start(a)) > now]
+    if rows:
+        Reminder.insert_many(rows).on_conflict_ignore().execute()
+    return len(rows)
+
+
+def report_due(now: dt.datetime) -> tuple[dt.date, dt.datetime] | None:
+    """(First day of last month, when its reports fell due) while they are due, else None."""
+    first = to_clinic(now).date().replace(day=1)
+    due = _naive(clinic_instant(first, dt.time(REPORT_HOUR)))
+    if not due <= now < due + REPORT_WINDOW:
         return None
-    return local.date() + dt.timedelta(days=current_app.config["REMINDER_DAYS_AHEAD"])
+    return month_of(first - dt.timedelta(days=1))[0], due
 
 
-def due_reminders(day: dt.date) -> list[int]:
-    """Booked appointments on that day that have no reminder sent or being sent."""
-    done = Reminder.select(Reminder.appointment).where(Reminder.status != "failed")
-    return [a.id for a in Appointment.select(Appointment.id).where(
-        Appointment.date == day, Appointment.status == "booked", Appointment.id.not_in(done))]
+def new_reports(now: dt.datetime) -> int:
+    """Make the rows of last month's reports while they are due: one per active doctor."""
+    found = report_due(now)
+    if found is None:
+        return 0
+    first, due = found
+    period = f"{first:%Y-%m}"
+    doctors = (Doctor.select(Doctor.id).join(User)
+               .where(User.is_active == True,  # noqa: E712
+                      Doctor.id.not_in(ReportSend.select(ReportSend.doctor)
+                                       .where(ReportSend.period == period))))
+    rows = [{"doctor": d.id, "period": period, "status": "queued", "claimed_at": now,
+             "due_at": now, "expires_at": due + REPORT_WINDOW,
+             "message_id": message_id("report", f"{d.id}-{period}")} for d in doctors]
+    if rows:
+        ReportSend.insert_many(rows).on_conflict_ignore().execute()
+    return len(rows)
 
 
-def _claim(model, lookup: dict, now: dt.datetime):
-    """Take the notice's row for this worker; None when it is sent, being sent, or given up."""
-    row = model.get_or_none(**lookup)
-    if row is None:
-        try:
-            with db.atomic():  # a savepoint: on PostgreSQL two workers may both get here
-                return model.create(**lookup, status="sending", attempts=1, claimed_at=now)
-        except IntegrityError:  # the unique row is the claim, and the other worker has it
-            return None
-    stale = row.status == "sending" and row.claimed_at < now - STALE_CLAIM
-    if (row.status == "failed" or stale) and row.attempts < MAX_ATTEMPTS:
-        # Taken only if nobody took it since it was read: PostgreSQL re-checks the condition
-        # on the row another worker just changed, so only one of them updates it.
-        taken = (model.update(status="sending", attempts=row.attempts + 1, claimed_at=now)
-                 .where(model.id == row.id, model.status == row.status,
-                        model.attempts == row.attempts).execute())
-        return model.get_by_id(row.id) if taken else None
-    return None
+def take_due(model, now: dt.datetime, requeue: dt.timedelta) -> list:
+    """The sweep's pass over one kind of notice: end what expired (or whose worker died after
+    handing the message over), and mark every other row that is due as queued again until
+    `requeue` from now. Returns the rows to hand to the queue."""
+    pending = model.status.in_(PENDING)
+    lost = (model.status == "sending") & (model.handed_over == True)  # noqa: E712
+    model.update(status="unknown", last_error=LOST_REPLY).where(
+        lost & ((model.due_at <= now) | (model.expires_at <= now))).execute()
+    model.update(status="expired", last_error=UNSENT_IN_TIME).where(
+        pending & (model.expires_at <= now)).execute()
+    due = model.select().where(pending & (model.due_at <= now))
+    rows = list(due)
+    if rows:
+        model.update(status="queued", due_at=now + requeue).where(
+            model.id.in_([row.id for row in rows])).execute()
+    return rows
 
 
-def _finish(row, error: Exception | None) -> int | None:
-    """Record the outcome; returns the seconds to wait before a retry, if one is due."""
+def _claim(model, row, now: dt.datetime):
+    """Take a queued notice for this worker, with a lease; None when another worker has it,
+    or it is done, or it expired (then it is marked so)."""
+    if row is None or row.status != "queued":
+        return None
+    if row.expires_at <= now:
+        model.update(status="expired", last_error=UNSENT_IN_TIME).where(
+            model.id == row.id, model.status == "queued").execute()
+        return None
+    # Taken only if nobody took it since it was read: PostgreSQL re-checks the condition on
+    # the row another worker just changed, so only one of them updates it.
+    taken = (model.update(status="sending", attempts=row.attempts + 1, claimed_at=now,
+                          due_at=now + lease(), handed_over=False)
+             .where(model.id == row.id, model.status == "queued",
+                    model.attempts == row.attempts).execute())
+    return model.get_by_id(row.id) if taken else None
+
+
+def _handing_over(model, row) -> None:
+    """Note that the message is about to go to the mail server, if this worker still holds
+    the row; else stop before sending anything."""
+    held = (model.update(handed_over=True)
+            .where(model.id == row.id, model.status == "sending",
+                   model.attempts == row.attempts).execute())
+    if not held:
+        raise Abandoned(f"{type(row).__name__} {row.id} was taken back before it was sent")
+
+
+def _finish(model, row, error: Exception | None) -> str:
+    """Record the outcome of an attempt: sent, unknown, or failed (retried after back-off)."""
+    now = utc_now()
+    mine = (model.id == row.id) & (model.attempts == row.attempts)
     if error is None:
-        row.status, row.sent_at, row.last_error = "sent", utc_now(), None
-        row.save()
-        return None
-    row.status, row.last_error = "failed", f"{type(error).__name__}: {error}"[:1000]
-    row.save()
+        model.update(status="sent", sent_at=now, last_error=None).where(
+            model.id == row.id).execute()  # delivered, whatever the sweep thought meanwhile
+        return "sent"
+    message = f"{type(error).__name__}: {error}"[:1000]
+    if isinstance(error, Abandoned):
+        return "skipped"
+    if isinstance(error, UnknownOutcome):
+        model.update(status="unknown", last_error=message).where(mine).execute()
+        log.warning("%s %s may or may not have been delivered: %s", type(row).__name__,
+                    row.id, error)
+        return "unknown"
+    model.update(status="failed", last_error=message, due_at=now + backoff(row.attempts),
+                 handed_over=False).where(mine & (model.status == "sending")).execute()
     log.warning("Sending %s %s failed (attempt %s): %s", type(row).__name__, row.id,
                 row.attempts, error)
-    return backoff(row.attempts) if row.attempts < MAX_ATTEMPTS else None
+    return "failed"
 
 
-def queue_notices(now_utc: dt.datetime, remind: Callable[[int], object],
-                  report: Callable[[int, str], object]) -> dict[str, int]:
-    """Hand out what is due now: the reminders at the reminder hour, last month's reports on
-    the 1st. Returns how many of each were queued."""
-    day = reminder_day(now_utc)
-    appointments = due_reminders(day) if day else []
-    for appointment_id in appointments:
-        remind(appointment_id)
-    period = report_period(now_utc)
-    doctors = due_reports(period[0]) if period else []
-    for doctor_id in doctors:
-        report(doctor_id, period[0].isoformat())
-    return {"reminders": len(appointments), "reports": len(doctors)}
+def _deliver(model, row, message) -> str:
+    """Send one claimed notice's message and record how it went."""
+    try:
+        send(message, handing_over=lambda: _handing_over(model, row))
+    except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
+        return _finish(model, row, error)
+    return _finish(model, row, None)
 
 
-def send_reminder(appointment_id: int) -> tuple[str, int | None]:
-    """Send one appointment's reminder unless it went (or is going) already. Returns the
-    outcome ('sent', 'skipped' or 'failed') and the seconds to wait before a retry."""
+def send_reminder(appointment_id: int) -> str:
+    """Send one appointment's reminder if it is queued for this worker to take. Returns the
+    outcome: 'sent', 'failed' (to be retried), 'unknown', 'expired' or 'skipped'."""
     with write_transaction():
         appt = Appointment.get_or_none(Appointment.id == appointment_id)
-        if appt is None or appt.status != "booked":
-            return "skipped", None  # cancelled or moved since: no reminder
-        row = _claim(Reminder, {"appointment": appt}, utc_now())
+        row = Reminder.get_or_none(Reminder.appointment == appointment_id)
+        if appt is not None and row is not None and appt.status != "booked":
+            Reminder.update(status="expired",
+                            last_error="The appointment was cancelled or moved.").where(
+                Reminder.id == row.id, Reminder.status.in_(PENDING)).execute()
+            return "expired"
+        row = _claim(Reminder, row, utc_now())
     if row is None:
-        return "skipped", None
+        return "skipped"
     patient_user = appt.patient.user
     if not patient_user.email:
-        return "failed", _finish(row, ValueError("the patient has no email address"))
-    try:
-        send(compose(patient_user.email,
-                     f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
-                     f"{hhmm(appt.time, appt.date)}", "reminder", appt=appt,
-                     attachments=[("appointment.ics", "text/calendar", ics(appt))],
-                     clinic=current_app.config))
-    except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
-        return "failed", _finish(row, error)
-    _finish(row, None)
-    return "sent", None
+        return _finish(Reminder, row, ValueError("the patient has no email address"))
+    return _deliver(Reminder, row, compose(
+        patient_user.email,
+        f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
+        f"{hhmm(appt.time, appt.date)}", "reminder", appt=appt,
+        attachments=[("appointment.ics", "text/calendar", ics(appt))],
+        message_id=row.message_id, clinic=current_app.config))
 
 
 def ics(appt: Appointment) -> bytes:
@@ -135,6 +242,7 @@ def ics(appt: Appointment) -> bytes:
         return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
     def text(value: str) -> str:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")  # a bare CR ends a line too
         return value.replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,").replace(
             "\n", r"\n")
 
@@ -150,40 +258,23 @@ def ics(appt: Appointment) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def report_period(now_utc: dt.datetime) -> tuple[dt.date, dt.date] | None:
-    """Last month's first and last day, on the 1st of a month from REPORT_HOUR; else None."""
-    local = to_clinic(now_utc)
-    if local.day != 1 or local.hour < REPORT_HOUR:
-        return None
-    return month_of(local.date() - dt.timedelta(days=1))
-
-
-def due_reports(first_day: dt.date) -> list[int]:
-    """Active doctors whose report for that month has not been sent or started."""
-    period = f"{first_day:%Y-%m}"
-    done = ReportSend.select(ReportSend.doctor).where(ReportSend.period == period,
-                                                      ReportSend.status != "failed")
-    return [d.id for d in Doctor.select(Doctor.id).join(User).where(
-        User.is_active == True, Doctor.id.not_in(done))]  # noqa: E712
-
-
-def send_monthly_report(doctor_id: int, first_day: dt.date) -> tuple[str, int | None]:
-    """Mail a doctor last month's activity as HTML, with the same report as a PDF."""
+def send_monthly_report(doctor_id: int, first_day: dt.date) -> str:
+    """Mail a doctor last month's activity as HTML, with the same report as a PDF, if it is
+    queued for this worker to take. Returns the outcome, as send_reminder does."""
     first, last = month_of(first_day)
     with write_transaction():
-        doctor = Doctor.get_or_none(Doctor.id == doctor_id)
-        if doctor is None:
-            return "skipped", None
-        row = _claim(ReportSend, {"doctor": doctor, "period": f"{first:%Y-%m}"}, utc_now())
+        row = _claim(ReportSend, ReportSend.get_or_none(ReportSend.doctor == doctor_id,
+                                                        ReportSend.period == f"{first:%Y-%m}"),
+                     utc_now())
     if row is None:
-        return "skipped", None
+        return "skipped"
+    doctor = Doctor.get_by_id(doctor_id)
     report = doctor_activity(doctor, first, last)
     try:
         pdf = render_pdf("pdf/doctor_report.html", report=report)
-        send(compose(doctor.user.email, f"Your activity report for {first:%B %Y}",
-                     "monthly_report", report=report, doctor=doctor,
-                     attachments=[(f"hms-activity-{first:%Y-%m}.pdf", "application/pdf", pdf)]))
-    except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
-        return "failed", _finish(row, error)
-    _finish(row, None)
-    return "sent", None
+    except Exception as error:  # noqa: BLE001 - recorded and retried like a failed send
+        return _finish(ReportSend, row, error)
+    return _deliver(ReportSend, row, compose(
+        doctor.user.email, f"Your activity report for {first:%B %Y}", "monthly_report",
+        report=report, doctor=doctor, message_id=row.message_id,
+        attachments=[(f"hms-activity-{first:%Y-%m}.pdf", "application/pdf", pdf)]))

@@ -10,8 +10,16 @@ cd "$(dirname "$0")/.."
 export HMS_INSTANCE_PATH="${HMS_INSTANCE_PATH:-$PWD/instance}"
 port="${HMS_PORT:-5000}"
 redis_port="${HMS_REDIS_PORT:-6390}"
-export HMS_REDIS_URL="${HMS_REDIS_URL:-redis://127.0.0.1:$redis_port/0}"
 mkdir -p "$HMS_INSTANCE_PATH"
+# Redis's password, generated once and kept in the instance folder like the secret key. Huey
+# unpickles what it finds in its queue, so only HMS may reach this Redis.
+redis_conf="$HMS_INSTANCE_PATH/redis.conf"
+if [[ ! -s "$redis_conf" ]]; then
+    (umask 077 && printf 'requirepass %s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+        > "$redis_conf")
+fi
+redis_password="$(sed -n 's/^requirepass //p' "$redis_conf")"
+export HMS_REDIS_URL="${HMS_REDIS_URL:-redis://:$redis_password@127.0.0.1:$redis_port/0}"
 source .venv/bin/activate
 
 pids=()
@@ -32,9 +40,13 @@ trap stop EXIT INT TERM
 if redis-cli -u "$HMS_REDIS_URL" ping >/dev/null 2>&1; then
     echo "==> Using the Redis already answering at $HMS_REDIS_URL"
 else
-    echo "==> Starting Redis on 127.0.0.1:$redis_port"
-    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$HMS_INSTANCE_PATH" \
-        --save "" --appendonly no --loglevel warning &
+    echo "==> Starting Redis on 127.0.0.1:$redis_port (append-only file in $HMS_INSTANCE_PATH)"
+    # The password is read from the file, so it never shows in the process list. The queue
+    # survives a restart in the append-only file (written every second); the database stays
+    # the record of all work, so a lost second only delays it (the sweep hands it out again).
+    redis-server "$redis_conf" --port "$redis_port" --bind 127.0.0.1 \
+        --dir "$HMS_INSTANCE_PATH" --save "" --appendonly yes --appendfsync everysec \
+        --loglevel warning &
     pids+=($!)
     for _ in $(seq 50); do
         redis-cli -u "$HMS_REDIS_URL" ping >/dev/null 2>&1 && break
@@ -46,7 +58,9 @@ hms init-db
 hms seed-demo
 
 echo "==> Starting the Huey worker"
-huey_consumer tasks.huey -w 2 -k thread &
+# SIGTERM (what this script and supervisors send) lets running tasks finish for up to 60 s;
+# anything still held after that is taken back by the sweep when its lease runs out.
+huey_consumer tasks.huey -w 2 -k thread -g TERM -t 60 &
 pids+=($!)
 
 echo "==> HMS is at http://127.0.0.1:$port/ (Ctrl-C to stop)"

@@ -5,11 +5,23 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 from hms import create_app
 
 PASSWORD = "correct-horse-42"
+
+
+def wait_for(condition, seconds: float = 30) -> bool:
+    """Whether `condition()` became true within `seconds` (real time), asking ten times a
+    second: for work another process or thread does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def free_port() -> int:

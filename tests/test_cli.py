@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from werkzeug.security import check_password_hash
 
 from hms.models import Appointment, Doctor, DoctorAvailability, Patient, Treatment, User
@@ -66,3 +68,22 @@ def test_seed_demo_fills_a_living_hospital_once(tmp_path, redis_url):
     assert second.exit_code == 0 and "demo data not added" in second.output
     assert [m.select().count() for m in (User, Doctor, Patient, Appointment, Treatment,
                                          DoctorAvailability)] == counts
+
+
+def test_sweep_command_hands_due_work_to_the_queue(app, runner, people, diary, redis_url):
+    import redis
+
+    import tasks
+    from hms.models import Appointment, Reminder
+
+    tasks.huey.flush()
+    app.config.update(REMINDER_DAYS_AHEAD=2)  # tomorrow's reminders are due
+    visit = Appointment.create(patient=people.patient("pat.one"),
+                               doctor=people.doctor("dr.one"), date=diary, time=dt.time(9),
+                               reason="x")
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "1 reminders, 0 reports, 0 exports, 0 not handed out.\n"
+    assert Reminder.get(Reminder.appointment == visit.id).status == "queued"
+    assert redis.Redis.from_url(redis_url).llen("huey.redis.hms") == 1  # on the real queue
+    tasks.huey.flush()

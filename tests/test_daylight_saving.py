@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from hms.clock import clinic_now
+from hms.clock import clinic_now, to_clinic
 from hms.models import Appointment, DoctorAvailability
-from hms.notices import ics, reminder_day, send_reminder
+from hms.notices import ics, new_reminders, reminder_due, send_reminder
 from hms.scheduling import (
     SchedulingError,
     book_appointment,
@@ -147,29 +147,35 @@ def test_calendar_files_carry_the_utc_instant_for_that_date(ctx, people, day, ti
 def test_the_reminder_of_a_repeated_time_names_its_zone(ctx, people, inbox):
     appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
                               date=AUTUMN, time=dt.time(1, 30), reason="x")
-    assert send_reminder(appt.id) == ("sent", None)
+    ctx.config.update(REMINDER_DAYS_AHEAD=1000)  # due long ago, so the sweep makes its row
+    assert new_reminders(dt.datetime(2027, 10, 30, 12)) == 1
+    assert send_reminder(appt.id) == "sent"
     [message] = inbox.messages
     assert "01:30 BST" in message["Subject"]
     assert "01:30 BST" in message.get_body(preferencelist=("plain",)).get_content()
 
 
-def hourly_runs(day: dt.date):
-    """The worker's hourly runs (at :00 UTC) across a clinic day, as aware UTC instants."""
-    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(22), dt.UTC)
+def hourly_sweeps(day: dt.date):
+    """Sweeps every hour (at :00 UTC) across a clinic day, as naive UTC instants."""
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(22))
     return [start + dt.timedelta(hours=h) for h in range(28)]
 
 
 @pytest.mark.parametrize("day", [SPRING, AUTUMN, dt.date(2027, 6, 15)])
 @pytest.mark.parametrize("hour", [0, 1, 2, 18])
-def test_the_reminder_hour_fires_once_on_every_day_even_when_it_is_skipped_or_repeated(
-        ctx, day, hour):
+def test_the_reminder_hour_comes_once_on_every_day_even_when_it_is_skipped_or_repeated(
+        ctx, people, day, hour):
     ctx.config.update(REMINDER_HOUR=hour, REMINDER_DAYS_AHEAD=1)
-    fired = [(run, found) for run in hourly_runs(day)
-             if (found := reminder_day(run)) == day + dt.timedelta(days=1)]
-    assert len(fired) == 1, fired
-    run = fired[0][0]
-    if day == SPRING and hour == 1:  # 01:00 never happens: the run at 02:00 BST sends them
-        assert run == dt.datetime(2027, 3, 28, 1, tzinfo=dt.UTC)
-    if day == AUTUMN and hour == 1:  # 01:00 happens twice: only the first (BST) sends them
-        assert run == dt.datetime(2027, 10, 31, 0, tzinfo=dt.UTC)
+    due = reminder_due(day + dt.timedelta(days=1))
+    assert to_clinic(due).date() == day
+    if day == SPRING and hour == 1:  # 01:00 never happens: due at 02:00 BST, the next instant
+        assert due == dt.datetime(2027, 3, 28, 1)
+    elif day == AUTUMN and hour == 1:  # 01:00 happens twice: due at the first (BST)
+        assert due == dt.datetime(2027, 10, 31, 0)
+    else:
+        assert to_clinic(due).time() == dt.time(hour)
+    Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                       date=day + dt.timedelta(days=1), time=dt.time(10), reason="x")
+    made = [run for run in hourly_sweeps(day) if new_reminders(run)]
+    assert made == [min(run for run in hourly_sweeps(day) if run >= due)]
 

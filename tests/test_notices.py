@@ -1,34 +1,35 @@
-"""Reminders and monthly reports, sent to a real SMTP server (aiosmtpd) on loopback."""
+"""Reminders and monthly reports, sent to a real SMTP server (aiosmtpd) on loopback: when they
+fall due, how a worker claims one, and how failures, lost answers and dead workers end."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
 import threading
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from hms import notices, work
+from hms.clock import utc_now
 from hms.models import Appointment, Reminder, ReportSend, User
-from hms.notices import (
-    MAX_ATTEMPTS,
-    due_reminders,
-    ics,
-    reminder_day,
-    report_period,
-    send_monthly_report,
-    send_reminder,
-)
-from support import free_port
+from hms.notices import ics, reminder_due, report_due, send_monthly_report, send_reminder
+from support import csrf_token, free_port
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
 
 UTC = dt.UTC
+MINUTE = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
 def ctx(app):
+    """An app context in which tomorrow's appointments' reminders are due already (two days
+    ahead at 18:00 is yesterday evening or earlier, at any instant of the matrix)."""
+    app.config.update(REMINDER_DAYS_AHEAD=2)
     with app.app_context():
         yield app
 
@@ -40,45 +41,114 @@ def tomorrow_visit(people, diary):
                               date=diary, time=dt.time(9, 30), reason="Check-up")
 
 
+def sweep(now: dt.datetime | None = None) -> dict:
+    """One sweep that marks what is due as queued and hands it to nobody: the tests then play
+    the worker by calling send_reminder and send_monthly_report themselves."""
+    def nobody(*_args) -> None:
+        return None
+
+    return work.sweep(now or utc_now(), nobody, nobody, nobody)
+
+
+def reminder(appt: Appointment) -> Reminder:
+    return Reminder.get(Reminder.appointment == appt.id)
+
+
 def body(message, subtype: str) -> str:
     return message.get_body(preferencelist=(subtype,)).get_content()
 
 
+class SlowInbox:
+    """An SMTP server that takes `delay` seconds to answer the end of a message's data, after
+    it has stored the message."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.messages = delay, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        await asyncio.sleep(self.delay)
+        return "250 OK"
+
+
+@pytest.fixture
+def slow_smtp(app):
+    """Start a SlowInbox with the given delay, and point the app at it."""
+    controllers = []
+
+    def start(delay: float) -> SlowInbox:
+        inbox = SlowInbox(delay)
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        controllers.append(controller)
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+        return inbox
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
 # --- when ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("now_utc, hour, ahead, expected", [
-    (dt.datetime(2026, 1, 14, 17, 30, tzinfo=UTC), 18, 1, None),          # GMT: 17:30 local
-    (dt.datetime(2026, 1, 14, 18, 10, tzinfo=UTC), 18, 1, dt.date(2026, 1, 15)),
-    (dt.datetime(2026, 7, 14, 17, 10, tzinfo=UTC), 18, 1, dt.date(2026, 7, 15)),  # BST
-    (dt.datetime(2026, 7, 14, 18, 10, tzinfo=UTC), 18, 1, None),          # 19:10 BST
-    # Near midnight, across the spring change (29 March 2026, 01:00 UTC): the clinic's day.
-    (dt.datetime(2026, 3, 28, 23, 30, tzinfo=UTC), 23, 1, dt.date(2026, 3, 29)),
-    (dt.datetime(2026, 3, 29, 22, 30, tzinfo=UTC), 23, 1, dt.date(2026, 3, 30)),
-    # The autumn change (25 October 2026): 23:15 UTC on the 24th is 00:15 BST on the 25th.
-    (dt.datetime(2026, 10, 24, 23, 15, tzinfo=UTC), 0, 0, dt.date(2026, 10, 25)),
-    (dt.datetime(2026, 10, 25, 23, 15, tzinfo=UTC), 0, 0, None),          # 23:15 GMT
+@pytest.mark.parametrize("day, hour, ahead, expected", [
+    (dt.date(2026, 1, 15), 18, 1, dt.datetime(2026, 1, 14, 18)),   # GMT
+    (dt.date(2026, 7, 15), 18, 1, dt.datetime(2026, 7, 14, 17)),   # BST
+    (dt.date(2026, 7, 15), 9, 0, dt.datetime(2026, 7, 15, 8)),     # the same morning
+    # Across the spring change (29 March 2026, 01:00 UTC) and the autumn one (25 October).
+    (dt.date(2026, 3, 30), 23, 1, dt.datetime(2026, 3, 29, 22)),
+    (dt.date(2026, 3, 29), 23, 1, dt.datetime(2026, 3, 28, 23)),
+    (dt.date(2026, 10, 25), 0, 0, dt.datetime(2026, 10, 24, 23)),
+    (dt.date(2026, 10, 26), 0, 0, dt.datetime(2026, 10, 26, 0)),
 ])
-def test_reminders_run_at_the_clinics_hour_for_the_clinics_day(ctx, now_utc, hour, ahead,
-                                                               expected):
+def test_a_reminder_falls_due_at_the_clinics_hour_before_its_day(ctx, day, hour, ahead,
+                                                                 expected):
     ctx.config.update(TIMEZONE="Europe/London", REMINDER_HOUR=hour, REMINDER_DAYS_AHEAD=ahead)
-    assert reminder_day(now_utc) == expected
+    assert reminder_due(day) == expected
+
+
+def test_the_sweep_makes_each_reminder_once_when_due_and_never_after_the_start(ctx, people,
+                                                                              diary):
+    ctx.config.update(TIMEZONE="UTC", REMINDER_HOUR=18, REMINDER_DAYS_AHEAD=1)
+    visit = Appointment.create(patient=people.patient("pat.one"),
+                               doctor=people.doctor("dr.one"), date=diary, time=dt.time(9),
+                               reason="x")
+    due = dt.datetime.combine(diary - dt.timedelta(days=1), dt.time(18))
+    assert notices.new_reminders(due - MINUTE) == 0
+    assert notices.new_reminders(due) == 1
+    assert notices.new_reminders(due + MINUTE) == 0  # it has its row
+    row = reminder(visit)
+    assert (row.status, row.expires_at) == ("queued", dt.datetime.combine(diary, dt.time(9)))
+    # Booked after its reminder time (here: at 08:00 on the day), it is reminded at once;
+    # one that has started is not.
+    late = Appointment.create(patient=people.patient("pat.two"),
+                              doctor=people.doctor("dr.two"), date=diary, time=dt.time(10),
+                              reason="x")
+    assert notices.new_reminders(dt.datetime.combine(diary, dt.time(10))) == 0
+    assert notices.new_reminders(dt.datetime.combine(diary, dt.time(8))) == 1
+    assert reminder(late).status == "queued"
 
 
 @pytest.mark.parametrize("now_utc, expected", [
-    (dt.datetime(2026, 12, 1, 8, 0, tzinfo=UTC), (dt.date(2026, 11, 1), dt.date(2026, 11, 30))),
-    (dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC), None),  # before 07:00 clinic time
-    (dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC), None),
-    (dt.datetime(2026, 3, 31, 23, 30, tzinfo=UTC), None),  # 00:30 BST on 1 April: too early
-    (dt.datetime(2026, 4, 1, 6, 30, tzinfo=UTC), (dt.date(2026, 3, 1), dt.date(2026, 3, 31))),
+    (dt.datetime(2026, 12, 1, 8, 0), dt.date(2026, 11, 1)),
+    (dt.datetime(2026, 12, 1, 6, 0), None),  # before 07:00 clinic time
+    (dt.datetime(2026, 12, 2, 8, 0), dt.date(2026, 11, 1)),  # a missed day only delays them
+    (dt.datetime(2026, 12, 8, 7, 0), None),  # a week after: too late for November's
+    (dt.datetime(2026, 3, 31, 23, 30), None),  # 00:30 BST on 1 April: too early
+    (dt.datetime(2026, 4, 1, 6, 30), dt.date(2026, 3, 1)),
 ])
-def test_monthly_reports_go_out_on_the_first(ctx, now_utc, expected):
-    assert report_period(now_utc) == expected
+def test_monthly_reports_are_due_for_a_week_from_the_first(ctx, now_utc, expected):
+    found = report_due(now_utc)
+    assert (found and found[0]) == expected
 
 
 # --- reminders ----------------------------------------------------------------------------------
 
-def test_reminder_mail_has_text_html_and_a_calendar_file(ctx, inbox, tomorrow_visit, diary):
-    assert send_reminder(tomorrow_visit.id) == ("sent", None)
+def test_reminder_mail_has_text_html_a_calendar_file_and_its_message_id(ctx, inbox,
+                                                                       tomorrow_visit, diary):
+    assert sweep()["reminders"] == 1
+    assert send_reminder(tomorrow_visit.id) == "sent"
     [message] = inbox.messages
     assert message["X-Envelope-To"] == "pat1@test.example"
     assert "Dr Ada One" in message["Subject"]
@@ -93,8 +163,9 @@ def test_reminder_mail_has_text_html_and_a_calendar_file(ctx, inbox, tomorrow_vi
     assert f"UID:appointment-{tomorrow_visit.id}@hms" in calendar
     start = dt.datetime.combine(diary, dt.time(9, 30), tzinfo=ctx_zone(ctx)).astimezone(UTC)
     assert f"DTSTART:{start:%Y%m%dT%H%M%SZ}" in calendar
-    row = Reminder.get(Reminder.appointment == tomorrow_visit.id)
+    row = reminder(tomorrow_visit)
     assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
+    assert message["Message-ID"].strip() == row.message_id and "@hms.invalid>" in row.message_id
 
 
 def ctx_zone(app):
@@ -103,21 +174,40 @@ def ctx_zone(app):
     return ZoneInfo(app.config["TIMEZONE"])
 
 
-def test_the_calendar_uid_is_stable(ctx, tomorrow_visit):
+def test_the_calendar_uid_is_stable_and_a_bare_cr_cannot_break_a_line(ctx, tomorrow_visit):
     assert ics(tomorrow_visit).split(b"DTSTAMP")[0] == ics(tomorrow_visit).split(b"DTSTAMP")[0]
+    tomorrow_visit.reason = "Cough\rATTENDEE:evil"
+    assert b"\rATTENDEE" not in ics(tomorrow_visit)
+    assert b"Cough\\nATTENDEE:evil" in ics(tomorrow_visit)
 
 
-def test_a_reminder_is_sent_once_however_often_the_job_runs(ctx, inbox, tomorrow_visit):
-    assert send_reminder(tomorrow_visit.id)[0] == "sent"
-    assert send_reminder(tomorrow_visit.id)[0] == "skipped"
-    assert due_reminders(tomorrow_visit.date) == []
+def test_a_reminder_is_sent_once_however_often_the_sweep_and_the_task_run(ctx, inbox,
+                                                                         tomorrow_visit):
+    assert sweep()["reminders"] == 1
+    assert send_reminder(tomorrow_visit.id) == "sent"
+    assert send_reminder(tomorrow_visit.id) == "skipped"
+    assert sweep(utc_now() + 10 * MINUTE)["reminders"] == 0
+    assert send_reminder(tomorrow_visit.id) == "skipped"
+    assert len(inbox.messages) == 1
+
+
+def test_a_message_the_queue_lost_is_handed_out_again(ctx, inbox, tomorrow_visit):
+    now = utc_now()
+    assert sweep(now)["reminders"] == 1  # ... and the message vanished with Redis
+    assert sweep(now + MINUTE)["reminders"] == 0  # a worker may still be about to take it
+    assert sweep(now + work.REQUEUE)["reminders"] == 1
+    assert send_reminder(tomorrow_visit.id) == "sent"
+    assert send_reminder(tomorrow_visit.id) == "skipped"  # the first message, found at last
     assert len(inbox.messages) == 1
 
 
 def test_two_workers_at_once_send_each_reminder_once(app, inbox, people, diary):
+    app.config.update(REMINDER_DAYS_AHEAD=2)
     visits = [Appointment.create(patient=people.patient(p), doctor=people.doctor(d), date=diary,
                                  time=dt.time(10), reason="x")
               for p, d in (("pat.one", "dr.one"), ("pat.two", "dr.two"))]
+    with app.app_context():
+        assert sweep()["reminders"] == 2
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -127,7 +217,7 @@ def test_two_workers_at_once_send_each_reminder_once(app, inbox, people, diary):
         with app.app_context(), db.connection_context():
             barrier.wait(timeout=10)
             for visit in visits:
-                outcomes.append(send_reminder(visit.id)[0])
+                outcomes.append(send_reminder(visit.id))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -141,39 +231,115 @@ def test_two_workers_at_once_send_each_reminder_once(app, inbox, people, diary):
 
 @pytest.mark.parametrize("status", ["cancelled", "rescheduled", "completed"])
 def test_cancelled_or_moved_appointments_get_no_reminder(ctx, inbox, tomorrow_visit, status):
+    assert sweep()["reminders"] == 1
     Appointment.update(status=status).where(Appointment.id == tomorrow_visit.id).execute()
-    assert due_reminders(tomorrow_visit.date) == []
-    assert send_reminder(tomorrow_visit.id) == ("skipped", None)
-    assert inbox.messages == []
+    assert send_reminder(tomorrow_visit.id) == "expired"
+    assert reminder(tomorrow_visit).status == "expired" and inbox.messages == []
+    other = Appointment.create(patient=tomorrow_visit.patient, doctor=tomorrow_visit.doctor,
+                               date=tomorrow_visit.date, time=dt.time(11), reason="x",
+                               status=status)
+    sweep()
+    assert Reminder.get_or_none(Reminder.appointment == other.id) is None
 
 
-def test_a_failed_send_is_recorded_retried_with_back_off_and_then_given_up(ctx, tomorrow_visit):
-    ctx.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nobody listens there
+def test_a_failed_send_backs_off_is_retried_until_the_start_and_then_expires(
+        ctx, inbox, tomorrow_visit, frozen_clock):
+    port = ctx.config["SMTP_PORT"]
+    ctx.config["SMTP_PORT"] = free_port()  # nobody listens there
+    sweep()
     delays = []
-    for _ in range(MAX_ATTEMPTS):
-        outcome, retry_in = send_reminder(tomorrow_visit.id)
-        assert outcome == "failed"
-        delays.append(retry_in)
-    assert delays == [60, 120, 240, None]
-    row = Reminder.get(Reminder.appointment == tomorrow_visit.id)
-    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
-    assert "ConnectionRefusedError" in row.last_error
-    assert send_reminder(tomorrow_visit.id) == ("skipped", None)  # given up
-    assert due_reminders(tomorrow_visit.date) == [tomorrow_visit.id]  # still listed as due
+    for _ in range(8):  # the worker tries; each failure waits longer, at most an hour
+        assert send_reminder(tomorrow_visit.id) == "failed"
+        row = reminder(tomorrow_visit)
+        assert row.status == "failed" and "ConnectionRefusedError" in row.last_error
+        delays.append((row.due_at - utc_now()) // MINUTE)
+        assert sweep(row.due_at - dt.timedelta(seconds=1))["reminders"] == 0  # not yet
+        assert sweep(row.due_at)["reminders"] == 1
+        frozen_clock.move_to(row.due_at.replace(tzinfo=UTC))
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
+    # Once the appointment has started, it is expired, and never sent late.
+    start = notices.appointment_start(tomorrow_visit)
+    ctx.config["SMTP_PORT"] = port
+    sweep(start)
+    row = reminder(tomorrow_visit)
+    assert row.status == "expired" and row.last_error == notices.UNSENT_IN_TIME
+    assert send_reminder(tomorrow_visit.id) == "skipped" and inbox.messages == []
 
 
-def test_a_retry_after_a_failure_sends(ctx, inbox, smtp_server, tomorrow_visit):
+def test_a_retry_after_a_failure_sends_with_the_same_message_id(ctx, inbox, tomorrow_visit):
     port = ctx.config["SMTP_PORT"]
     ctx.config["SMTP_PORT"] = free_port()
-    assert send_reminder(tomorrow_visit.id)[0] == "failed"
+    sweep()
+    assert send_reminder(tomorrow_visit.id) == "failed"
     ctx.config["SMTP_PORT"] = port
-    assert send_reminder(tomorrow_visit.id)[0] == "sent"
+    sweep(reminder(tomorrow_visit).due_at)
+    assert send_reminder(tomorrow_visit.id) == "sent"
+    [message] = inbox.messages
+    assert message["Message-ID"].strip() == reminder(tomorrow_visit).message_id
+    assert reminder(tomorrow_visit).attempts == 2
+
+
+def test_a_worker_that_died_before_handing_the_message_over_is_replaced(ctx, inbox,
+                                                                       tomorrow_visit):
+    sweep()
+    claimed = notices._claim(Reminder, reminder(tomorrow_visit), utc_now())  # ... then died
+    assert claimed.status == "sending" and claimed.due_at == utc_now() + notices.lease()
+    assert sweep(claimed.due_at - MINUTE)["reminders"] == 0  # its lease still holds
+    assert sweep(claimed.due_at)["reminders"] == 1
+    assert send_reminder(tomorrow_visit.id) == "sent" and len(inbox.messages) == 1
+
+
+def test_a_worker_that_died_after_handing_the_message_over_leaves_it_unknown(ctx, inbox,
+                                                                            tomorrow_visit):
+    sweep()
+    claimed = notices._claim(Reminder, reminder(tomorrow_visit), utc_now())
+    notices._handing_over(Reminder, claimed)  # the data went out, and the worker died
+    assert sweep(claimed.due_at)["reminders"] == 0
+    row = reminder(tomorrow_visit)
+    assert row.status == "unknown" and row.last_error == notices.LOST_REPLY
+    assert send_reminder(tomorrow_visit.id) == "skipped" and inbox.messages == []
+
+
+def test_a_worker_whose_lease_was_taken_back_does_not_send(ctx, inbox, tomorrow_visit):
+    """A slow worker and the one that replaced it: only one of them gets to the server."""
+    sweep()
+    slow = notices._claim(Reminder, reminder(tomorrow_visit), utc_now())
+    sweep(slow.due_at)  # the lease ran out: queued again
+    assert send_reminder(tomorrow_visit.id) == "sent"
+    with pytest.raises(notices.Abandoned):
+        notices._handing_over(Reminder, slow)
     assert len(inbox.messages) == 1
+
+
+def test_a_slow_answer_to_the_data_is_waited_for(ctx, slow_smtp, tomorrow_visit):
+    """RFC 5321 allows ten minutes for the answer to the end of the data: a server that takes
+    seconds gets the message once, and the reminder is sent."""
+    server = slow_smtp(delay=2.5)
+    ctx.config["SMTP_TIMEOUT"] = 600
+    sweep()
+    assert send_reminder(tomorrow_visit.id) == "sent"
+    assert len(server.messages) == 1
+
+
+def test_a_lost_answer_to_the_data_is_unknown_and_not_sent_again(ctx, slow_smtp,
+                                                               tomorrow_visit):
+    """The server stored the message, but answered after the timeout: the outcome is unknown,
+    and no sweep sends it again."""
+    server = slow_smtp(delay=2.5)
+    ctx.config["SMTP_TIMEOUT"] = 1
+    sweep()
+    assert send_reminder(tomorrow_visit.id) == "unknown"
+    row = reminder(tomorrow_visit)
+    assert row.status == "unknown" and "timed out" in row.last_error
+    assert sweep(utc_now() + dt.timedelta(hours=2))["reminders"] == 0
+    assert send_reminder(tomorrow_visit.id) == "skipped"
+    assert len(server.messages) == 1
 
 
 def test_without_smtp_mail_goes_to_the_outbox_folder(ctx, tomorrow_visit, tmp_path):
     ctx.config["SMTP_HOST"] = ""
-    assert send_reminder(tomorrow_visit.id)[0] == "sent"
+    sweep()
+    assert send_reminder(tomorrow_visit.id) == "sent"
     [eml] = list((tmp_path / "instance" / "outbox").glob("*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert message["To"] == "pat1@test.example" and "Reminder" in message["Subject"]
@@ -181,17 +347,44 @@ def test_without_smtp_mail_goes_to_the_outbox_folder(ctx, tomorrow_visit, tmp_pa
 
 def test_a_patient_without_email_is_a_visible_failure(ctx, inbox, tomorrow_visit):
     User.update(email=None).where(User.id == tomorrow_visit.patient.user_id).execute()
-    assert send_reminder(tomorrow_visit.id)[0] == "failed"
+    sweep()
+    assert send_reminder(tomorrow_visit.id) == "failed"
     assert "no email" in Reminder.get().last_error and inbox.messages == []
 
 
-def test_the_admin_jobs_page_lists_failures(client, auth, ctx, tomorrow_visit):
-    User.update(email=None).where(User.id == tomorrow_visit.patient.user_id).execute()
-    send_reminder(tomorrow_visit.id)
+def test_the_admin_jobs_page_shows_failures_and_tries_again_now(client, auth, app, inbox,
+                                                                tomorrow_visit):
+    app.config.update(REMINDER_DAYS_AHEAD=2)
+    with app.app_context():
+        sweep()
+        User.update(email=None).where(User.id == tomorrow_visit.patient.user_id).execute()
+        send_reminder(tomorrow_visit.id)
     auth.login("admin")
     page = client.get("/admin/jobs")
     assert page.status_code == 200 and "no email address" in page.text
-    assert '<tr class="failed">' in page.text
+    assert '<tr class="failed">' in page.text and "retrying at" in page.text
+    assert "Try again now" in page.text
+    User.update(email="pat1@test.example").where(
+        User.id == tomorrow_visit.patient.user_id).execute()
+    row = Reminder.get()
+    url = f"/admin/jobs/reminders/{row.id}/retry"
+    assert client.post(url).status_code == 400  # no CSRF token
+    import tasks
+
+    tasks.huey.immediate, tasks.app = True, app  # the queue runs the task at once
+    try:
+        answer = client.post(url, data={"csrf_token": csrf_token(page.text)},
+                             follow_redirects=True)
+    finally:
+        tasks.huey.immediate, tasks.app = False, None
+    assert answer.status_code == 200 and "Queued again" in answer.text
+    assert Reminder.get().status == "sent" and len(inbox.messages) == 1
+    assert client.post(url, data={"csrf_token": csrf_token(page.text)},
+                       follow_redirects=True).text.count("cannot be tried again") == 1
+    assert client.post("/admin/jobs/reminders/999999/retry",
+                       data={"csrf_token": csrf_token(page.text)}).status_code == 404
+    assert client.post("/admin/jobs/nonsense/1/retry",
+                       data={"csrf_token": csrf_token(page.text)}).status_code == 404
     auth.logout()
     auth.login("dr.one")
     assert client.get("/admin/jobs").status_code == 403
@@ -199,13 +392,15 @@ def test_the_admin_jobs_page_lists_failures(client, auth, ctx, tomorrow_visit):
 
 # --- monthly reports ----------------------------------------------------------------------------
 
-def test_monthly_report_mail_with_the_pdf_goes_once(ctx, inbox, people):
+def test_monthly_report_mail_with_the_pdf_goes_once(ctx, inbox, people, frozen_clock):
     doctor = people.doctor("dr.one")
     first = dt.date(2026, 10, 1)
     Appointment.create(patient=people.patient("pat.one"), doctor=doctor, date=first,
                        time=dt.time(9), status="completed", reason="x")
-    assert send_monthly_report(doctor.id, first) == ("sent", None)
-    assert send_monthly_report(doctor.id, first) == ("skipped", None)
+    frozen_clock.move_to(dt.datetime(2026, 11, 1, 9, tzinfo=UTC))
+    assert sweep()["reports"] == 2  # both active doctors
+    assert send_monthly_report(doctor.id, first) == "sent"
+    assert send_monthly_report(doctor.id, first) == "skipped"
     [message] = inbox.messages
     assert message["X-Envelope-To"] == "one@test.example"
     assert "October 2026" in message["Subject"]
@@ -214,35 +409,34 @@ def test_monthly_report_mail_with_the_pdf_goes_once(ctx, inbox, people):
     [pdf] = list(message.iter_attachments())
     assert pdf.get_content_type() == "application/pdf"
     assert pdf.get_content().startswith(b"%PDF")
-    assert ReportSend.get().status == "sent" and ReportSend.get().period == "2026-10"
+    row = ReportSend.get(ReportSend.doctor == doctor.id)
+    assert row.status == "sent" and row.period == "2026-10"
+    assert message["Message-ID"].strip() == row.message_id
 
 
-def test_the_hourly_job_queues_what_is_due_and_the_queue_sends_it(app, inbox, people,
-                                                                  tomorrow_visit):
+def test_the_sweep_hands_what_is_due_to_the_queue_and_the_queue_sends_it(app, inbox, people,
+                                                                        tomorrow_visit):
     import tasks
-    from hms.notices import queue_notices
 
     tasks.huey.immediate, tasks.app = True, app  # the queue runs each task at once, in-process
     try:
         with app.app_context():
             app.config.update(TIMEZONE="UTC", REMINDER_HOUR=18, REMINDER_DAYS_AHEAD=1)
             day_before = tomorrow_visit.date - dt.timedelta(days=1)
-            at_six = dt.datetime.combine(day_before, dt.time(18, 5), tzinfo=UTC)
-            # On the 1st of a month (some instants of the matrix) last month's reports are due
-            # from 07:00, so the 17:05 run sends them.
-            reports_today = 2 if day_before.day == 1 else 0
-            assert queue_notices(at_six - dt.timedelta(hours=1), tasks.send_reminder,
-                                 tasks.send_monthly_report) == {"reminders": 0,
-                                                                "reports": reports_today}
-            assert queue_notices(at_six, tasks.send_reminder, tasks.send_monthly_report) == \
-                {"reminders": 1, "reports": 0}
-            assert queue_notices(at_six, tasks.send_reminder, tasks.send_monthly_report) == \
-                {"reminders": 0, "reports": 0}
-            first = dt.datetime(2026, 12, 1, 9, tzinfo=UTC)
-            assert queue_notices(first, tasks.send_reminder, tasks.send_monthly_report) == \
-                {"reminders": 0, "reports": 2}  # both active doctors
+            at_six = dt.datetime.combine(day_before, dt.time(18))
+
+            def run(now: dt.datetime) -> dict:
+                return work.sweep(now, tasks.send_reminder, tasks.send_monthly_report,
+                                  tasks.export_history)
+
+            # On the 1st to the 7th of a month (some instants of the matrix), last month's
+            # reports are due, so the 17:59 run sends them.
+            reports_due = 2 if day_before.day <= 7 else 0
+            assert run(at_six - MINUTE)["reminders"] == 0
+            assert run(at_six) == {"reminders": 1, "reports": 0, "exports": 0,
+                                   "not handed out": 0}
+            assert run(at_six + work.REQUEUE)["reminders"] == 0  # sent: nothing to hand out
     finally:
         tasks.huey.immediate, tasks.app = False, None
     assert sorted(m["X-Envelope-To"] for m in inbox.messages) == sorted(
-        ["one@test.example", "pat1@test.example", "two@test.example"]
-        + ["one@test.example", "two@test.example"] * (reports_today // 2))
+        ["pat1@test.example"] + ["one@test.example", "two@test.example"] * (reports_due // 2))

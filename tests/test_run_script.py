@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
 from support import free_port, without_faketime
 
@@ -81,6 +82,12 @@ def test_run_script_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_pat
         assert "gunicorn -c python:hms.gunicorn_conf hms.wsgi:app" in running
         assert "gunicorn" in _server_header(f"http://127.0.0.1:{web}/login")
         assert _listening(redis_port)  # Redis rewrites its title and environment: ask its port
+        # Redis is HMS's alone (a password generated once, kept private) and keeps its queue
+        # on disk across restarts.
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=redis_port).ping()
+        assert (tmp_path / "redis.conf").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "appendonlydir").is_dir()
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:

@@ -212,7 +212,10 @@ def test_two_worker_processes_handed_the_same_reminders_send_each_once(
                               ("pat.two", "dr.two", dt.time(9)),
                               ("pat.one", "dr.two", dt.time(10)),
                               ("pat.two", "dr.one", dt.time(10)))]
-    for _ in range(3):  # as if three hosts' hourly tick queued the day's reminders
+    app.config.update(REMINDER_DAYS_AHEAD=2)  # tomorrow's reminders are due
+    with app.app_context():
+        assert tasks.sweep()["reminders"] == len(visits)  # the rows, queued once ...
+    for _ in range(2):  # ... and handed out twice more, as if by other hosts' sweeps
         for visit in visits:
             tasks.send_reminder(visit.id)
     deadline = time.monotonic() + 60

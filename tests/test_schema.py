@@ -146,6 +146,29 @@ def test_the_postgres_schema_applies_again_without_change(engine, from_schema):
     assert Raw(from_schema)("SELECT count(*) FROM user_tally") == [(8,)]
 
 
+def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(engine, clinic):
+    if engine == "sqlite":
+        pytest.skip("SQLite's upgrade is test_init_fills_the_derived_tables_of_an_older_database")
+    database, sql = clinic, Raw(clinic)
+    for table in ("reminder", "report_send"):  # back to the first release's shape
+        sql(f'DROP INDEX "{table}_status_due_at"')
+        sql(f'ALTER TABLE "{table}" DROP COLUMN due_at, DROP COLUMN expires_at, '
+            f'DROP COLUMN message_id, DROP COLUMN handed_over, '
+            f'DROP CONSTRAINT "{table}_status_check", ADD CONSTRAINT "{table}_status_check" '
+            "CHECK (status IN ('sending', 'sent', 'failed'))")
+    sql('DROP INDEX "export_job_status_due_at"')
+    sql('ALTER TABLE "export_job" DROP COLUMN due_at, DROP COLUMN attempts')
+    _insert(database)
+    sql("INSERT INTO reminder (appointment_id, status, attempts, claimed_at) "
+        "SELECT id, 'sent', 1, '2030-01-06 18:00' FROM appointment")
+    database.connection().execute(POSTGRES_SCHEMA_PATH.read_text())
+    assert sql("SELECT status, due_at, message_id FROM reminder") == [
+        ("sent", "2030-01-06T18:00:00", "<reminder-1@hms.invalid>")]
+    sql("UPDATE reminder SET status = 'unknown'")  # the new CHECK
+    with pytest.raises(IntegrityError):
+        sql("UPDATE reminder SET status = 'lost'")
+
+
 def test_the_patient_search_index_is_the_same_and_follows_every_change(sqlite_schema,
                                                                      tmp_path):
     models = SqliteDatabase(str(tmp_path / "models.sqlite3"))
@@ -401,7 +424,20 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
 
     database = SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS)
     database.connection().executescript(SCHEMA_PATH.read_text())
-    database.execute_sql('ALTER TABLE "export_job" DROP COLUMN "kind"')  # added later too
+    database.execute_sql('DROP INDEX "export_job_status_due_at"')
+    for column in ("kind", "due_at", "attempts"):  # added later too
+        database.execute_sql(f'ALTER TABLE "export_job" DROP COLUMN "{column}"')
+    # The reminders' table before leases: a CHECK that SQLite cannot alter.
+    database.execute_sql('DROP TABLE "reminder"')
+    database.execute_sql("""CREATE TABLE "reminder" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "appointment_id" INTEGER NOT NULL REFERENCES "appointment" ("id") ON DELETE RESTRICT,
+        "status" VARCHAR(10) NOT NULL DEFAULT 'sending'
+                 CHECK (status IN ('sending', 'sent', 'failed')),
+        "attempts" INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0), "last_error" TEXT,
+        "claimed_at" DATETIME NOT NULL, "sent_at" DATETIME)""")
+    database.execute_sql('CREATE UNIQUE INDEX "reminder_appointment_id" ON "reminder" '
+                         '("appointment_id")')
     derived = ("patient_search", "appointment_tally", "appointment_day", "user_search",
                "user_tally", "doctor_patient", "phone_search")
     for name in derived:  # the table and every trigger that keeps it
@@ -423,6 +459,8 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     sql("INSERT INTO export_job (owner_id, patient_id, status, created_at, expires_at) VALUES "
         "(2, 1, 'done', '2030-01-01', '2030-01-08'), (2, 1, 'failed', '2030-01-01', "
         "'2030-01-08')")
+    sql("INSERT INTO reminder (appointment_id, status, attempts, claimed_at, sent_at) "
+        "SELECT id, 'sent', 1, '2030-01-06 18:00:00', '2030-01-06 18:00:01' FROM appointment")
     database.close()
     db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
     def filled() -> None:
@@ -442,7 +480,13 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                 ("00123", 1), ("0123", 1), ("0700123", 1), ("123", 1), ("700123", 1)]
             assert sql("SELECT status FROM export_job ORDER BY id").fetchall() == [
                 ("expired",), ("failed",)]  # its file was on one host's disk: not carried over
-            assert "kind" in {c.name for c in db.get_columns("export_job")}
+            assert {"kind", "due_at", "attempts"} <= {c.name for c in db.get_columns("export_job")}
+            assert sql("SELECT status, attempts, sent_at, message_id FROM reminder").fetchall() \
+                == [("sent", 1, "2030-01-06 18:00:01", "<reminder-1@hms.invalid>")]
+            table = sql("SELECT sql FROM sqlite_master WHERE name = 'reminder'").fetchone()[0]
+            assert "'unknown'" in table and "_old_" not in " ".join(db.get_tables())
+            assert [i.name for i in db.get_indexes("reminder")] == [
+                "reminder_appointment_id", "reminder_status_due_at"]
             rollup, counted = _day_rollup(db)
             assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
 

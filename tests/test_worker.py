@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 import tasks
 from hms.clock import utc_now
 from hms.models import Appointment, Reminder
+from support import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER = Path(sys.executable).parent / "huey_consumer"
@@ -42,19 +42,12 @@ def consumer(app, tmp_path, redis_url, inbox):
     log.close()
 
 
-def wait_for(condition, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_the_worker_sends_a_reminder_to_the_smtp_server(consumer, inbox, people, diary):
+def test_the_worker_sends_a_reminder_to_the_smtp_server(consumer, app, inbox, people, diary):
     appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
                               date=diary, time=dt.time(11), reason="x")
-    tasks.send_reminder(appt.id)  # enqueued on Redis; the consumer process does the work
+    app.config.update(REMINDER_DAYS_AHEAD=2)  # tomorrow's reminder is due
+    with app.app_context():
+        assert tasks.sweep()["reminders"] == 1  # on Redis; the consumer process does the work
     assert wait_for(lambda: Reminder.get_or_none(appointment=appt.id, status="sent")), \
         "the worker did not send the reminder"
     [message] = inbox.messages

@@ -1,0 +1,55 @@
+"""The sweep: the database says what background work is due, and the sweep hands it to the
+queue. It runs every minute in the worker (tasks.sweep_work) and by hand (`hms sweep`).
+
+Requests record their work in the database (an export job's row; an appointment is its own
+reminder's record, a doctor their monthly report's), so Huey and Redis are only the transport:
+a message lost with an empty Redis, a missed periodic run or a dead worker delays work by
+minutes and never loses it. Each kind of work claims its row before doing it, so a message
+handed out twice does the work once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from redis import RedisError
+
+from hms import exporting, notices
+from hms.db import write_transaction
+from hms.models import Reminder, ReportSend
+
+log = logging.getLogger(__name__)
+
+# A queued item no worker took within this is handed to the queue again: its message may be
+# lost (Redis restarted empty) or still waiting behind others (then it is done once anyway).
+REQUEUE = dt.timedelta(minutes=2)
+
+
+def sweep(now: dt.datetime, remind: Callable[[int], object],
+          report: Callable[[int, str], object], export: Callable[[int], object]
+          ) -> dict[str, int]:
+    """Make the notices that fell due, end or reclaim what expired or was abandoned, and hand
+    every due item to the queue through the given tasks. Returns how many of each were handed
+    out, and how many could not be (the queue was unreachable; the next sweep tries again)."""
+    with write_transaction():
+        notices.new_reminders(now)
+        notices.new_reports(now)
+        reminders = notices.take_due(Reminder, now, REQUEUE)
+        reports = notices.take_due(ReportSend, now, REQUEUE)
+        exports = exporting.take_due(now, REQUEUE)
+    work = ([("reminders", remind, (row.appointment_id,)) for row in reminders]
+            + [("reports", report, (row.doctor_id, f"{row.period}-01")) for row in reports]
+            + [("exports", export, (job_id,)) for job_id in exports])
+    counts = {"reminders": 0, "reports": 0, "exports": 0, "not handed out": 0}
+    for n, (kind, task, args) in enumerate(work):
+        try:
+            task(*args)
+        except RedisError as error:
+            log.warning("The queue is unreachable (%s): %s items wait for the next sweep",
+                        error, len(work) - n)
+            counts["not handed out"] = len(work) - n
+            break
+        counts[kind] += 1
+    return counts
