@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from peewee import Database, PostgresqlDatabase
 
-from hms.db import db, init_schema, open_database
+from hms.db import db, gather_statistics, init_schema, open_database
 from hms.models import MODELS, SQLITE_ONLY
 
 BATCH = 1000
@@ -66,6 +66,10 @@ def copy_database(source_url: str, target_url: str, instance_path: str,
                     raise CopyError(f"{table}: {here} rows in the source, {there} copied.")
                 counts[table] = there
                 say(f"{table}: {there} rows")
+            # The schema's statistics were taken of empty tables: without fresh ones the
+            # planner picks poor plans until autovacuum gets round to them (measured: a
+            # history page at 63 ms instead of 13 in the first minutes).
+            gather_statistics()
     finally:
         db.initialize(previous)
     return counts

@@ -170,7 +170,7 @@ FAKETIME = shutil.which("faketime")
 # Tests that failed or skipped on the real clock before it was frozen, and the worker process.
 CLOCK_SENSITIVE = [
     "tests/test_home.py::test_patient_sees_upcoming_appointments_but_not_cancelled_ones",
-    "tests/test_notices.py::test_the_hourly_job_queues_what_is_due_and_the_queue_sends_it",
+    "tests/test_notices.py::test_the_sweep_hands_what_is_due_to_the_queue_and_the_queue_sends_it",
     "tests/test_clock.py::test_tests_run_at_the_stated_instant_and_the_clock_stands_still",
     "tests/test_worker.py::test_the_worker_sends_a_reminder_to_the_smtp_server",
 ]
