@@ -18,8 +18,8 @@ from hms.audit import audit, audit_read
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
 from hms.clock import clinic_now, clinic_today, to_clinic, utc_now
+from hms import work
 from hms.db import db
-from hms.notices import REPORT_WINDOW
 from hms.exporting import recent_exports
 from hms.forms import (
     AdminPatientForm,
@@ -474,7 +474,6 @@ def arg_form_int(name: str) -> int:
 
 # What needs a person's eye comes first on the jobs page.
 ATTENTION = ("unknown", "failed", "queued", "sending", "running")
-JOB_MODELS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob}
 
 
 def _attention_first(model) -> tuple:
@@ -499,37 +498,19 @@ def jobs():
                .order_by(*_attention_first(ExportJob)).limit(50))
     return render("admin/jobs.html", "admin/_jobs.html", reminders=list(reminders),
                   reports=list(reports), exports=list(exports),
-                  tallies={kind: _tally(model) for kind, model in JOB_MODELS.items()},
-                  retryable=retryable, now=utc_now(), to_clinic=to_clinic)
-
-
-def retryable(kind: str, row, now) -> bool:
-    """Whether "Try again now" is offered: a failed or unknown notice before it expires (an
-    expired monthly report too: it is never too late for one), or a failed export."""
-    if kind == "exports":
-        return row.status == "failed" and row.expires_at > now
-    if kind == "reports" and row.status == "expired":
-        return True
-    return row.status in ("failed", "unknown") and row.expires_at > now
+                  tallies={kind: _tally(model) for kind, model in work.KINDS.items()},
+                  retryable=work.retryable, now=utc_now(), to_clinic=to_clinic)
 
 
 @bp.post("/jobs/<kind>/<int:item_id>/retry")
 def retry_job(kind: str, item_id: int):
     """Queue one failed item again at once (an unknown notice: after the admin has checked it
     did not arrive; it goes with the same Message-ID)."""
-    model = JOB_MODELS.get(kind) or abort(404)
-    now = utc_now()
+    model = work.KINDS.get(kind) or abort(404)
     row = model.get_or_none(model.id == item_id) or abort(404)
-    if not retryable(kind, row, now):
+    if not work.retry(kind, row, utc_now()):
         flash("That item cannot be tried again now.", "error")
         return redirect(url_for("admin.jobs"), 303)
-    if kind == "exports":
-        changes = {"status": "queued", "attempts": 0, "error": None, "due_at": now}
-    else:
-        changes = {"status": "queued", "due_at": now, "handed_over": False,
-                   "expires_at": max(row.expires_at, now + REPORT_WINDOW)
-                   if kind == "reports" else row.expires_at}
-    model.update(**changes).where(model.id == row.id, model.status == row.status).execute()
     audit(current_user, f"retry:{kind}", None, kind, row.id)
     import tasks
 

@@ -18,13 +18,15 @@ from redis import RedisError
 
 from hms import exporting, notices
 from hms.db import write_transaction
-from hms.models import Reminder, ReportSend
+from hms.models import ExportJob, Reminder, ReportSend
 
 log = logging.getLogger(__name__)
 
 # A queued item no worker took within this is handed to the queue again: its message may be
 # lost (Redis restarted empty) or still waiting behind others (then it is done once anyway).
 REQUEUE = dt.timedelta(minutes=2)
+# The kinds of work, as the admin's jobs page names them.
+KINDS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob}
 
 
 def sweep(now: dt.datetime, remind: Callable[[int], object],
@@ -53,3 +55,30 @@ def sweep(now: dt.datetime, remind: Callable[[int], object],
             break
         counts[kind] += 1
     return counts
+
+
+def retryable(kind: str, row, now: dt.datetime) -> bool:
+    """Whether an admin may try an item again now: a failed or unknown notice before it
+    expires (an expired monthly report too: it is never too late for one), or a failed
+    export."""
+    if kind == "exports":
+        return row.status == "failed" and row.expires_at > now
+    if kind == "reports" and row.status == "expired":
+        return True
+    return row.status in ("failed", "unknown") and row.expires_at > now
+
+
+def retry(kind: str, row, now: dt.datetime) -> bool:
+    """Queue one item again, due at once (the caller then sweeps); False when it may not be
+    tried again, or changed meanwhile. A report gets another week."""
+    if not retryable(kind, row, now):
+        return False
+    model = KINDS[kind]
+    if kind == "exports":
+        changes = {"status": "queued", "attempts": 0, "error": None, "due_at": now}
+    else:
+        changes = {"status": "queued", "due_at": now, "handed_over": False}
+        if kind == "reports":
+            changes["expires_at"] = max(row.expires_at, now + notices.REPORT_WINDOW)
+    return bool(model.update(**changes)
+                .where(model.id == row.id, model.status == row.status).execute())

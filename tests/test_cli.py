@@ -74,7 +74,7 @@ def test_sweep_command_hands_due_work_to_the_queue(app, runner, people, diary, r
     import redis
 
     import tasks
-    from hms.models import Appointment, Reminder
+    from hms.models import Appointment, Reminder, ReportSend
 
     tasks.huey.flush()
     app.config.update(REMINDER_DAYS_AHEAD=2)  # tomorrow's reminders are due
@@ -83,7 +83,8 @@ def test_sweep_command_hands_due_work_to_the_queue(app, runner, people, diary, r
                                reason="x")
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert result.output == "1 reminders, 0 reports, 0 exports, 0 not handed out.\n"
+    reports = ReportSend.select().count()  # last month's, in the first week of a month
+    assert result.output == f"1 reminders, {reports} reports, 0 exports, 0 not handed out.\n"
     assert Reminder.get(Reminder.appointment == visit.id).status == "queued"
-    assert redis.Redis.from_url(redis_url).llen("huey.redis.hms") == 1  # on the real queue
+    assert redis.Redis.from_url(redis_url).llen("huey.redis.hms") == 1 + reports  # the queue
     tasks.huey.flush()

@@ -225,6 +225,7 @@ def test_two_worker_processes_handed_the_same_reminders_send_each_once(
     time.sleep(2)  # let the other copies run: they must find the reminders claimed
     assert all(p.poll() is None for p in two_consumers)
     assert Reminder.select().where(Reminder.status == "sent").count() == len(visits)
-    assert len(inbox.messages) == len(visits)
-    assert sorted(m["X-Envelope-To"] for m in inbox.messages) == \
-        ["pat1@test.example"] * 2 + ["pat2@test.example"] * 2
+    # (In the first week of a month the sweep also sends last month's reports to doctors.)
+    to_patients = sorted(m["X-Envelope-To"] for m in inbox.messages
+                         if m["X-Envelope-To"].startswith("pat"))
+    assert to_patients == ["pat1@test.example"] * 2 + ["pat2@test.example"] * 2
