@@ -440,3 +440,28 @@ def test_the_sweep_hands_what_is_due_to_the_queue_and_the_queue_sends_it(app, in
         tasks.huey.immediate, tasks.app = False, None
     assert sorted(m["X-Envelope-To"] for m in inbox.messages) == sorted(
         ["pat1@test.example"] + ["one@test.example", "two@test.example"] * (reports_due // 2))
+
+
+def test_an_expired_report_and_a_failed_export_can_be_tried_again_but_not_a_sent_one(
+        ctx, people):
+    from hms import exporting
+    from hms.models import ExportJob
+
+    now = utc_now()
+    first = dt.date(2026, 10, 1)
+    sweep(dt.datetime(2026, 11, 1, 9))
+    report = ReportSend.get(ReportSend.doctor == people.doctor("dr.one").id)
+    assert not work.retry("reports", report, now)  # queued: nothing to try again
+    ReportSend.update(status="expired").where(ReportSend.id == report.id).execute()
+    assert work.retry("reports", ReportSend.get_by_id(report.id), now)
+    again = ReportSend.get_by_id(report.id)
+    assert again.status == "queued" and again.expires_at >= now + notices.REPORT_WINDOW
+    assert send_monthly_report(people.doctor("dr.one").id, first) == "sent"  # to the outbox
+    job = exporting.start_export(people.user("pat.one"), people.patient("pat.one"))
+    exporting.mark_failed(job.id, "boom")
+    failed = ExportJob.get_by_id(job.id)
+    assert work.retry("exports", failed, now)
+    assert not work.retry("exports", failed, now)  # it changed meanwhile: not twice
+    assert ExportJob.get_by_id(job.id).status == "queued"
+    assert exporting.run_export(job.id) == "done"
+    assert not work.retry("exports", ExportJob.get_by_id(job.id), now)
