@@ -442,6 +442,61 @@ CREATE UNIQUE INDEX IF NOT EXISTS "report_send_doctor_id_period"
     ON "report_send" ("doctor_id", "period");
 CREATE INDEX IF NOT EXISTS "report_send_status_due_at" ON "report_send" ("status", "due_at");
 
+-- One row per login (hms/sessions.py). The session cookie carries a random token; only its
+-- SHA-256 is kept, and a row with ended_at set (logout, a password change) or idle or older
+-- than the settings allow no longer logs anyone in. A logged-in user's flash messages wait in
+-- flashes (JSON) rather than in the readable cookie.
+CREATE TABLE IF NOT EXISTS "user_session" (
+    "id"         INTEGER NOT NULL PRIMARY KEY,
+    "user_id"    INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    "token_hash" VARCHAR(64) NOT NULL,
+    "created_at" DATETIME NOT NULL,
+    "seen_at"    DATETIME NOT NULL,
+    "ended_at"   DATETIME,
+    "flashes"    TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "user_session_token_hash" ON "user_session" ("token_hash");
+CREATE INDEX IF NOT EXISTS "user_session_user_id" ON "user_session" ("user_id");
+
+-- A single-use password link or code (hms/passwords.py): a reset asked for (30 minutes), an
+-- invitation to a new account (days), or the confirmation of a registration's e-mail address
+-- (which sets the password chosen at registration). The token is an HMAC of the id and nonce under the
+-- secret key, so this table alone cannot rebuild one; used_at makes it single-use.
+CREATE TABLE IF NOT EXISTS "account_token" (
+    "id"         INTEGER NOT NULL PRIMARY KEY,
+    "user_id"    INTEGER NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+    "purpose"    VARCHAR(10) NOT NULL CHECK (purpose IN ('reset', 'invite', 'confirm')),
+    "nonce"      VARCHAR(32) NOT NULL,
+    "created_at" DATETIME NOT NULL,
+    "expires_at" DATETIME NOT NULL,
+    "used_at"    DATETIME,
+    "password_hash" VARCHAR(255)             -- confirm: the password chosen at registration
+);
+CREATE INDEX IF NOT EXISTS "account_token_user_id" ON "account_token" ("user_id");
+
+-- The e-mail that carries a token, sent once like a reminder (its columns work as the
+-- reminder's do); it expires with its token. kind 'signup': someone tried to register with
+-- an address that has an account, and its owner is told, with a reset link; 'confirm': the
+-- link that finishes a registration.
+CREATE TABLE IF NOT EXISTS "account_mail" (
+    "id"          INTEGER NOT NULL PRIMARY KEY,
+    "token_id"    INTEGER NOT NULL REFERENCES "account_token" ("id") ON DELETE CASCADE,
+    "kind"        VARCHAR(10) NOT NULL CHECK (kind IN ('reset', 'invite', 'signup', 'confirm')),
+    "status"      VARCHAR(10) NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown',
+                                    'expired')),
+    "attempts"    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    "last_error"  TEXT,
+    "claimed_at"  DATETIME NOT NULL,
+    "sent_at"     DATETIME,
+    "due_at"      DATETIME NOT NULL,
+    "expires_at"  DATETIME NOT NULL,
+    "message_id"  VARCHAR(200) NOT NULL,
+    "handed_over" INTEGER NOT NULL DEFAULT 0 CHECK (handed_over IN (0, 1))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "account_mail_token_id" ON "account_mail" ("token_id");
+CREATE INDEX IF NOT EXISTS "account_mail_status_due_at" ON "account_mail" ("status", "due_at");
+
 -- The latest PDF of each patient's history, with the digest of what it was laid out from:
 -- laying out a long history takes WeasyPrint seconds, so an unchanged history is not laid out
 -- again. Rows older than HMS_EXPORT_DAYS are removed with the expired exports.

@@ -87,7 +87,8 @@ def sweep_work() -> dict:
 def sweep() -> dict:
     """One sweep with this module's tasks (inside an app context): for sweep_work and
     `hms sweep`."""
-    return work.sweep(clock.utc_now(), send_reminder, send_monthly_report, export_history)
+    return work.sweep(clock.utc_now(), send_reminder, send_monthly_report, export_history,
+                      send_account_mail)
 
 
 @huey.task()
@@ -102,6 +103,13 @@ def send_monthly_report(doctor_id: int, first_day: str) -> str:
     """Mail one doctor's queued monthly report; a failure is retried by the sweep."""
     with _in_app():
         return notices.send_monthly_report(doctor_id, dt.date.fromisoformat(first_day))
+
+
+@huey.task()
+def send_account_mail(mail_id: int) -> str:
+    """Send one queued password e-mail (reset, invitation); a failure is retried by the sweep."""
+    with _in_app():
+        return notices.send_account_mail(mail_id)
 
 
 # --- exports of a patient's history (hms/exporting.py holds the logic) -----------------------

@@ -70,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
         profiles,
         reports,
         scheduling,
+        sessions,
+        throttle,
         treatments,
         visits,
         web,
@@ -84,6 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     auth.login_manager.init_app(app)
+    sessions.init_app(app)
+    throttle.init_app(app)
     app.jinja_env.globals["nav_links"] = auth.nav_links
     web.init_app(app)
     app.register_blueprint(auth.bp)

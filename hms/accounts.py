@@ -19,12 +19,14 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def create_staff(role: str, username: str, email: str, password: str,
+def create_staff(role: str, username: str, email: str, password: str | None,
                  full_name: str | None = None, department: str | None = None) -> User:
-    """Create a login for staff; a doctor gets their profile in the same transaction."""
+    """Create a login for staff; a doctor gets their profile in the same transaction. Without
+    a password, its owner chooses one through an invitation (hms/passwords.py)."""
     with db.atomic():
         user = User.create(username=username.strip(), email=normalise_email(email),
-                           password_hash=hash_password(password), role=role)
+                           password_hash=hash_password(password) if password else None,
+                           role=role)
         if role == "doctor":
             dept, _ = Department.get_or_create(name=department.strip())
             Doctor.create(user=user, full_name=full_name.strip(), department=dept)
@@ -33,28 +35,26 @@ def create_staff(role: str, username: str, email: str, password: str,
     return user
 
 
-def register_patient(username: str, email: str, password: str, full_name: str, gender: str,
-                     dob: dt.date, phone: str, address: str = "") -> User:
-    """Create a patient's login and profile together, or neither."""
+def register_patient(username: str, email: str, password: str | None, full_name: str,
+                     gender: str, dob: dt.date, phone: str, address: str = "") -> User:
+    """Create a patient's login and profile together, or neither. Without a password, the
+    login works once one is set (a registration's confirmation link, an invitation)."""
     with db.atomic():
         user = User.create(username=username.strip(), email=normalise_email(email),
-                           password_hash=hash_password(password), role="patient")
+                           password_hash=hash_password(password) if password else None,
+                           role="patient")
         Patient.create(user=user, full_name=full_name.strip(), gender=gender, dob=dob,
                        phone=phone.strip(), address=address.strip())
     return user
 
 
-def one_time_password() -> str:
-    """A readable random password for the admin to hand over once."""
-    return "-".join(secrets.token_urlsafe(4) for _ in range(3))
-
-
-def create_doctor(username: str, email: str, password: str, full_name: str,
-                  department_id: int, experience_years: int, about: str) -> Doctor:
-    """A doctor's login and profile, together or not at all."""
+def create_doctor(username: str, email: str, full_name: str, department_id: int,
+                  experience_years: int, about: str) -> Doctor:
+    """A doctor's login (without a password: they are invited to choose one) and profile,
+    together or not at all."""
     with db.atomic():
         user = User.create(username=username.strip(), email=normalise_email(email),
-                           password_hash=hash_password(password), role="doctor")
+                           password_hash=None, role="doctor")
         doctor = Doctor.create(user=user, full_name=full_name.strip(), department=department_id,
                                experience_years=experience_years, about=(about or "").strip())
     directory_changed()

@@ -10,7 +10,6 @@ from hms.accounts import (
     create_doctor,
     create_staff,
     delete_doctor,
-    one_time_password,
     register_walk_in,
     set_active,
 )
@@ -18,7 +17,7 @@ from hms.audit import audit, audit_read
 from hms.auth import role_required
 from hms.cache import directory_changed, doctor_changed
 from hms.clock import clinic_now, clinic_today, to_clinic, utc_now
-from hms import work
+from hms import passwords, work
 from hms.db import db
 from hms.exporting import recent_exports
 from hms.forms import (
@@ -91,24 +90,24 @@ def doctors():
 
 @bp.route("/doctors/new", methods=["GET", "POST"])
 def new_doctor():
-    """Create a doctor with their login; a blank password becomes a one-time password shown
-    once on the next page."""
+    """Create a doctor with their login; they are invited by e-mail to choose their password,
+    and the invitation's code is shown once on the next page, to hand over."""
     form = NewDoctorForm()
     if form.validate_on_submit():
-        password = form.password.data or one_time_password()
         try:
-            doctor = create_doctor(form.username.data, form.email.data, password,
+            doctor = create_doctor(form.username.data, form.email.data,
                                    form.full_name.data, form.department.data,
                                    form.experience_years.data, form.about.data)
         except IntegrityError:  # another admin took the name between the check and now
             form.username.errors.append(TAKEN)
             return render("admin/doctor_form.html", "admin/_doctor_form.html", status=422,
                           form=form, doctor=None)
-        flash(f"{doctor.full_name} can now log in as {doctor.user.username}.", "success")
-        # Rendered, not redirected: the one-time password is shown here and never again.
+        invitation = passwords.invite(doctor.user)
+        flash(f"{doctor.full_name} is invited to choose a password for {doctor.user.username}.",
+              "success")
+        # Rendered, not redirected: the invitation's code is shown here and never again.
         return render("admin/doctor.html", "admin/_doctor.html", status=201,
-                      **_doctor_context(doctor),
-                      one_time=None if form.password.data else password)
+                      **_doctor_context(doctor), invitation=invitation)
     return render("admin/doctor_form.html", "admin/_doctor_form.html",
                   status=422 if request.method == "POST" else 200, form=form, doctor=None)
 
@@ -331,16 +330,14 @@ def staff():
     """Receptionists and administrators: create them, deactivate or reactivate them."""
     form = StaffForm()
     if form.validate_on_submit():
-        password = form.password.data or one_time_password()
         try:
-            user = create_staff(form.role.data, form.username.data, form.email.data, password)
+            user = create_staff(form.role.data, form.username.data, form.email.data, None)
         except IntegrityError:  # another admin took the name between the check and now
             form.username.errors.append(TAKEN)
             return _staff_page(form)
-        flash(f"{user.username} ({user.role}) can now log in"
-              + ("." if form.password.data else f" with the one-time password {password} "
-                 "(shown only now)."), "success")
-        form = StaffForm(formdata=None)
+        # The invitation's code is shown once, here.
+        return render("auth/invitation.html", "auth/_invitation.html",
+                      invitation=passwords.invite(user), status=201)
     return _staff_page(form)
 
 

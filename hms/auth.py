@@ -5,14 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from peewee import IntegrityError, fn
 from werkzeug.security import check_password_hash
 
+from hms import passwords, sessions
 from hms.accounts import hash_password, register_patient
-from hms.forms import LoginForm, RegisterForm
+from hms.audit import audit
+from hms.db import write_transaction
+from hms.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    RegisterForm,
+    normalise_email,
+)
 from hms.models import Appointment, Doctor, Patient, User
+from hms.throttle import by_email, by_username, failed, limiter, setting
 from hms.web import local_path, render
 
 bp = Blueprint("auth", __name__)
@@ -61,14 +85,16 @@ def _ask_to_log_in():
         response = make_response("", 401)
         response.headers["HX-Redirect"] = target
         return response
-    flash(login_manager.login_message, "error")
+    flash("Your session ended after a while without activity. Please log in again."
+          if g.get("session_timed_out") else login_manager.login_message, "error")
     return redirect(target)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Deactivated users load as nobody, so they are logged out on their next request."""
-    return User.get_or_none((User.id == int(user_id)) & (User.is_active == True))  # noqa: E712
+def load_user(token: str) -> User | None:
+    """The cookie's session token, if its session is still open (hms/sessions.py); deactivated
+    users load as nobody, so they are logged out on their next request."""
+    return sessions.load(token)
 
 
 def role_required(*roles: str) -> Callable:
@@ -144,9 +170,20 @@ def landing_url(user: User) -> str:
     return url_for(LANDING[user.role])
 
 
+def _log_in(user: User) -> None:
+    """Start a new server-side session for user (hms/sessions.py), with a new CSRF secret."""
+    sessions.start(user)
+    login_user(user)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("LIMIT_LOGIN_ACCOUNT"), key_func=by_username, methods=["POST"],
+               deduct_when=failed, scope="login-account")
+@limiter.limit(setting("LIMIT_LOGIN_ADDRESS"), methods=["POST"], deduct_when=failed,
+               scope="login-address")
 def login():
-    """Log in with username and password; the failure message never says which was wrong."""
+    """Log in with username and password; the failure message never says which was wrong.
+    Failed attempts are throttled per account and per client address (hms/throttle.py)."""
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
     form = LoginForm()
@@ -160,7 +197,7 @@ def login():
                 form.form_errors.append("This account has been deactivated. "
                                         "Please contact the hospital's front desk.")
             else:
-                login_user(user)
+                _log_in(user)
                 flash(f"Welcome, {user.display_name}.", "success")
                 return redirect(local_path(request.args.get("next")) or landing_url(user), 303)
         else:
@@ -169,37 +206,161 @@ def login():
     return render("auth/login.html", "auth/_login_form.html", status=status, form=form)
 
 
-
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out and return to the login page."""
+    """Log out: the session ends on the server, so a copy of the cookie stops working too."""
+    sessions.end_current()
     logout_user()
     flash("You have been logged out.", "success")
     return redirect(url_for("auth.login"), 303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(setting("LIMIT_REGISTER_ADDRESS"), methods=["POST"], deduct_when=lambda r:
+               r.status_code == 200, scope="register")
 def register():
-    """A patient creates their account and profile in one step."""
+    """A patient creates their account and profile in one step, and confirms their e-mail
+    address through the link we send. The answer is the same whether or not the address
+    already has an account (then its owner is told by e-mail instead), so the form cannot be
+    used to learn who is a patient here."""
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
+        email = normalise_email(form.email.data)
+        owner = User.get_or_none(User.email == email)
         try:
-            user = register_patient(
-                username=form.username.data, email=form.email.data,
-                password=form.password.data, full_name=form.full_name.data,
-                gender=form.gender.data, dob=form.dob.data, phone=form.phone.data,
-                address=form.address.data or "",
-            )
+            with write_transaction():
+                if owner is not None:
+                    sent = passwords.mail(owner, "signup")
+                else:
+                    user = register_patient(
+                        username=form.username.data, email=email, password=None,
+                        full_name=form.full_name.data, gender=form.gender.data,
+                        dob=form.dob.data, phone=form.phone.data,
+                        address=form.address.data or "")
+                    sent = passwords.mail(user, "confirm", hash_password(form.password.data))
         except IntegrityError:
-            # Someone took the username or email between our check and the insert.
-            form.username.errors.append("That username or email was just taken; "
-                                        "please choose another.")
+            # Someone took the username between our check and the insert.
+            form.username.errors.append("That username was just taken; please choose another.")
         else:
-            login_user(user)
-            flash("Your account is ready. Welcome!", "success")
-            return redirect(landing_url(user), 303)
+            passwords.hand_out(sent)
+            return render("auth/check_mail.html", "auth/_check_mail.html", email=email,
+                          days=current_app.config["INVITE_DAYS"])
     status = 422 if request.method == "POST" else 200
     return render("auth/register.html", "auth/_register_form.html", status=status, form=form)
+
+
+@bp.route("/account/forgot", methods=["GET", "POST"])
+@limiter.limit(setting("LIMIT_RESET_EMAIL"), key_func=by_email, methods=["POST"],
+               scope="reset-email")
+@limiter.limit(setting("LIMIT_RESET_ADDRESS"), methods=["POST"], scope="reset-address")
+def forgot():
+    """Ask for a password reset link by e-mail. The answer never says whether the address has
+    an account."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        email = normalise_email(form.email.data)
+        user = User.get_or_none((User.email == email) & (User.is_active == True))  # noqa: E712
+        if user is not None:
+            with write_transaction():
+                sent = passwords.mail(user, "reset")
+            passwords.hand_out(sent)
+        return render("auth/check_mail.html", "auth/_check_mail.html", email=email,
+                      minutes=current_app.config["RESET_MINUTES"])
+    status = 422 if request.method == "POST" else 200
+    return render("auth/forgot.html", "auth/_forgot_form.html", status=status, form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"], defaults={"token": None})
+@bp.route("/account/password/<token>", methods=["GET", "POST"])
+@limiter.limit(setting("LIMIT_TOKEN_ADDRESS"), methods=["POST"], deduct_when=failed,
+               scope="token")
+def set_password(token: str | None):
+    """Choose a password through a link (a reset, an invitation) or a code typed from a
+    printed invitation; or confirm a registration. Each token works once, until it expires;
+    using one ends every session of the account and logs its owner in."""
+    if current_user.is_authenticated and token is None:
+        return redirect(url_for(".change_password"))
+    row = passwords.find(token) if token else None
+    if token and row is None:
+        return render("auth/token_invalid.html", "auth/_token_invalid.html", status=404)
+    if row is not None and row.purpose == "confirm":
+        return _confirm(row)
+    form = NewPasswordForm() if row else CodeForm()
+    if row is None and form.is_submitted():
+        row = passwords.find(form.code.data or "")
+    form.account_username = row.user.username if row else ""
+    if form.validate_on_submit() and row is not None:
+        if passwords.use(row, hash_password(form.password.data)):
+            return _welcome(row.user, "Your password is set.")
+        return render("auth/token_invalid.html", "auth/_token_invalid.html", status=404)
+    if form.is_submitted() and row is None:
+        form.code.errors.append("That code is not right, or it has been used or has expired. "
+                                "Check it, or ask the front desk for a new one.")
+    status = 422 if request.method == "POST" else 200
+    return render("auth/set_password.html", "auth/_set_password_form.html", status=status,
+                  form=form, token=token, account=row.user if row else None)
+
+
+def _confirm(row) -> Response:
+    """A registration's link: a button (a mail scanner that opens the link changes nothing),
+    which sets the password chosen at registration and logs the new patient in."""
+    form = FlaskForm()
+    if form.validate_on_submit():
+        if passwords.use(row, row.password_hash):
+            return _welcome(row.user, "Your account is ready. Welcome!")
+        return render("auth/token_invalid.html", "auth/_token_invalid.html", status=404)
+    return render("auth/confirm.html", "auth/_confirm_form.html", form=form, account=row.user)
+
+
+def _welcome(user: User, message: str) -> Response:
+    if current_user.is_authenticated:
+        sessions.end_current()
+        logout_user()
+    sessions.end_all(user)
+    _log_in(user)
+    flash(message, "success")
+    return redirect(landing_url(user), 303)
+
+
+@bp.route("/account/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's password: the current one first; every other session then ends."""
+    form = ChangePasswordForm()
+    form.account_username = current_user.username
+    if form.validate_on_submit():
+        if not (current_user.password_hash
+                and check_password_hash(current_user.password_hash, form.current.data)):
+            form.current.errors.append("That is not your current password.")
+        else:
+            with write_transaction():
+                User.update(password_hash=hash_password(form.password.data)).where(
+                    User.id == current_user.id).execute()
+                ended = sessions.end_all(current_user, keep=sessions.current())
+            flash("Your password is changed." + (
+                f" {ended} other session{'' if ended == 1 else 's'} logged out." if ended else ""),
+                "success")
+            return redirect(landing_url(current_user), 303)
+    status = 422 if request.method == "POST" else 200
+    return render("auth/change_password.html", "auth/_change_password_form.html",
+                  status=status, form=form)
+
+
+@bp.post("/account/invite/<int:user_id>")
+@role_required("admin", "receptionist")
+def invite(user_id: int):
+    """Invite someone to choose their password: a walk-in or admin-registered patient (the
+    front desk and admins), or staff (admins). The code and link are shown once, to print."""
+    user = User.get_or_none((User.id == user_id) & (User.is_active == True))  # noqa: E712
+    if user is None:
+        abort(404)
+    if current_user.role == "receptionist" and user.role != "patient":
+        abort(403)
+    invitation = passwords.invite(user)
+    patient = Patient.get_or_none(Patient.user == user)
+    audit(current_user, "invite", patient, "user", user.id)
+    return render("auth/invitation.html", "auth/_invitation.html", invitation=invitation,
+                  status=201)

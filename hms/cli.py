@@ -38,16 +38,17 @@ def init_db_command() -> None:
 @click.option("--username", required=True)
 @click.option("--email", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given; at least 8 characters.")
+              help="Prompted for when not given; the password policy applies.")
 @click.option("--full-name", help="Doctors: the name patients see.")
 @click.option("--department", help="Doctors: their specialization, created if new.")
 @with_appcontext
 def create_user_command(role, username, email, password, full_name, department) -> None:
     """Create an admin, receptionist or doctor login from the command line."""
     from hms.accounts import create_staff
+    from hms.passwords import problem
 
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if why := problem(password, username):
+        raise click.BadParameter(why, param_hint="--password")
     if role == "doctor" and not (full_name and department):
         raise click.UsageError("A doctor needs --full-name and --department.")
     try:

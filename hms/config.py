@@ -33,16 +33,40 @@ DEFAULTS: dict[str, object] = {
     # answer to a message's data, and giving up sooner can send a message twice.
     "SMTP_TIMEOUT": 600,
     "MAIL_SENDER": "HMS <no-reply@hms.invalid>",
+    # The address people open HMS at, for links in e-mail (password resets, invitations).
+    "PUBLIC_URL": "http://127.0.0.1:5000",
     # Behind reverse proxies: how many of them set X-Forwarded-For/-Proto/-Host/-Port/-Prefix.
     # 0 trusts none of those headers (anyone could send them).
     "PROXIES": 0,
+    # Passwords (NIST SP 800-63B): at least this long, at most PASSWORD_MAX_LENGTH, not a
+    # common one, not containing the username.
+    "PASSWORD_MIN_LENGTH": 10,
+    # A session ends after this many idle minutes, or this many hours after login, whichever
+    # comes first; staff (on shared terminals) sooner than patients.
+    "SESSION_IDLE_MINUTES": 60,
+    "SESSION_HOURS": 24,
+    "STAFF_SESSION_IDLE_MINUTES": 15,
+    "STAFF_SESSION_HOURS": 12,
+    # How long a password reset link works, and an invitation to set a first password.
+    "RESET_MINUTES": 30,
+    "INVITE_DAYS": 7,
+    # Throttling (Flask-Limiter's notation): failed logins per account and per client address,
+    # reset requests per address and per e-mail, registrations and code entries per address.
+    "LIMIT_LOGIN_ACCOUNT": "10 per 15 minutes",
+    "LIMIT_LOGIN_ADDRESS": "100 per 15 minutes",
+    "LIMIT_RESET_EMAIL": "3 per hour",
+    "LIMIT_RESET_ADDRESS": "20 per hour",
+    "LIMIT_REGISTER_ADDRESS": "10 per hour",
+    "LIMIT_TOKEN_ADDRESS": "20 per 15 minutes",
     # Served over HTTPS (by the proxy): cookies are sent only over HTTPS, and browsers are told
     # to use nothing else (HSTS).
     "HTTPS": False,
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
-         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT"}
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT", "PASSWORD_MIN_LENGTH",
+         "SESSION_IDLE_MINUTES", "SESSION_HOURS", "STAFF_SESSION_IDLE_MINUTES",
+         "STAFF_SESSION_HOURS", "RESET_MINUTES", "INVITE_DAYS"}
 _BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 

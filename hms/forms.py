@@ -30,6 +30,7 @@ from wtforms.validators import (
 )
 
 from hms.models import BLOOD_GROUPS, GENDERS, Department, User
+from hms.passwords import MAX_LENGTH, PasswordPolicy
 
 
 class NoControlCharacters:
@@ -66,8 +67,37 @@ def _gender_choices() -> list[SelectChoice]:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", [InputRequired(message="Enter your username.")])
-    password = PasswordField("Password", [InputRequired(message="Enter your password.")])
+    username = StringField("Username", [InputRequired(message="Enter your username."),
+                                        Length(max=254)])
+    password = PasswordField("Password", [InputRequired(message="Enter your password."),
+                                          Length(max=MAX_LENGTH)])
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a password: through a reset link, an invitation or a code. `account_username`
+    is set by the view, so that the policy can refuse a password containing it."""
+
+    password = PasswordField("New password", [InputRequired(message="Choose a password."),
+                                              PasswordPolicy()])
+    confirm = PasswordField("Repeat the new password", [
+        EqualTo("password", message="The passwords do not match.")])
+
+
+class CodeForm(NewPasswordForm):
+    """A printed invitation: the code typed from the slip, and the password."""
+
+    code = StringField("Code from your letter", [InputRequired(message="Type the code."),
+                                                 Length(max=60)])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField("Current password", [
+        InputRequired(message="Enter your current password."), Length(max=MAX_LENGTH)])
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email", [InputRequired(message="Enter your email address."),
+                                 Length(max=254), EMAIL])
 
 
 class PersonForm(FlaskForm):
@@ -90,16 +120,15 @@ class RegisterForm(PersonForm):
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
                                  Length(max=254), EMAIL])
     password = PasswordField("Password", [InputRequired(message="Choose a password."),
-                                          Length(min=8, message="Use at least 8 characters.")])
+                                          PasswordPolicy("username")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
     address = TextAreaField("Address", [Optional(), Length(max=500)])
 
+    # No check that the e-mail is free: the answer must not tell anyone whether an address
+    # has an account (the view mails its owner instead).
     def validate_username(self, field: StringField) -> None:
         unused_username(field)
-
-    def validate_email(self, field: EmailField) -> None:
-        unused_email(field, "An account with this email already exists. Log in instead.")
 
 
 def unused_username(field: StringField) -> None:
@@ -150,15 +179,13 @@ class DoctorProfileForm(FlaskForm):
 
 
 class NewLoginForm(FlaskForm):
-    """The login part of an account the admin creates; a blank password means a one-time
-    password is generated and shown once."""
+    """The login part of an account the admin creates. Nobody but its owner ever knows its
+    password: the owner is invited by e-mail (and by a code shown once) to choose it."""
 
     username = StringField("Username", [InputRequired(message="Choose a username."),
                                         Length(min=3, max=40), USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter an email address."),
                                  Length(max=254), EMAIL])
-    password = PasswordField("Password (leave blank for a one-time password)", [
-        Optional(), Length(min=8, message="Use at least 8 characters.")])
 
     def validate_username(self, field: StringField) -> None:
         unused_username(field)

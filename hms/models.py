@@ -92,6 +92,14 @@ class User(UserMixin, BaseModel):
             return cls.select(cls.id).where(cls.username.contains(q) | cls.email.contains(q))
         return UserSearch.select(UserSearch.rowid).where(UserSearch.match(phrase(q)))
 
+    # Set when the login is loaded from, or starts, a session (hms/sessions.py).
+    session_token: str | None = None
+
+    def get_id(self) -> str | None:
+        """What Flask-Login keeps in the cookie: the session's token, never the user's id,
+        so that ending the session ends the cookie."""
+        return self.session_token
+
     @property
     def display_name(self) -> str:
         """The name to greet the user by: the profile's full name where there is one."""
@@ -106,6 +114,38 @@ class User(UserMixin, BaseModel):
         if self.role == "doctor":
             return Doctor.get_or_none(Doctor.user == self)
         return None
+
+
+class UserSession(BaseModel):
+    """One login: the session cookie carries a random token whose SHA-256 is kept here, so
+    ending the row (logout, a password change, an idle or overlong session) ends the cookie,
+    wherever it was copied. Flash messages of a logged-in user wait here, not in the cookie."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utc_now)
+    seen_at = DateTimeField(default=utc_now)
+    ended_at = DateTimeField(null=True)
+    flashes = TextField(null=True)  # JSON [[category, message], ...] until shown
+
+
+TOKEN_PURPOSES = ("reset", "invite", "confirm")
+
+
+class AccountToken(BaseModel):
+    """A single-use link or code that lets someone set their password: a reset they asked
+    for, an invitation to a new account, or the confirmation of a registration's address. The token is an HMAC of the row and its nonce
+    under the secret key (hms/passwords.py): nothing here alone rebuilds it."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    purpose = CharField(max_length=10, constraints=[Check(_in("purpose", TOKEN_PURPOSES))])
+    nonce = CharField(max_length=32)
+    created_at = DateTimeField(default=utc_now)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    password_hash = CharField(max_length=255, null=True)  # confirm: chosen at registration
 
 
 class UserSearch(FTS5Model):
@@ -513,6 +553,18 @@ class ReportSend(SendRecord):
         indexes = ((("doctor", "period"), True), (("status", "due_at"), False))
 
 
+MAIL_KINDS = ("reset", "invite", "signup", "confirm")
+
+
+class AccountMail(SendRecord):
+    """The e-mail carrying one account token: a reset link, an invitation, or (kind 'signup')
+    the note to an address's owner that someone tried to register with it, or (kind
+    'confirm') the link that finishes a registration."""
+
+    token = ForeignKeyField(AccountToken, unique=True, on_delete="CASCADE", backref="+")
+    kind = CharField(max_length=10, constraints=[Check(_in("kind", MAIL_KINDS))])
+
+
 class HistoryPdf(BaseModel):
     """The latest PDF of a patient's history and the digest of what it was made from."""
 
@@ -574,10 +626,13 @@ MODELS = [
     DoctorPatient,
     UserSearch,
     UserTally,
+    UserSession,
+    AccountToken,
     Treatment,
     AuditLog,
     Reminder,
     ReportSend,
+    AccountMail,
     HistoryPdf,
     ExportJob,
     ExportFile,

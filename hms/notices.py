@@ -26,7 +26,15 @@ from peewee import fn
 from hms.clock import clinic_instant, hhmm, to_clinic, utc_instant, utc_now
 from hms.db import write_transaction
 from hms.mail import UnknownOutcome, compose, send
-from hms.models import Appointment, Doctor, Reminder, ReportSend, User
+from hms.models import (
+    AccountMail,
+    AccountToken,
+    Appointment,
+    Doctor,
+    Reminder,
+    ReportSend,
+    User,
+)
 from hms.pdf import render_pdf
 from hms.stats import doctor_activity, month_of
 
@@ -278,3 +286,32 @@ def send_monthly_report(doctor_id: int, first_day: dt.date) -> str:
         doctor.user.email, f"Your activity report for {first:%B %Y}", "monthly_report",
         report=report, doctor=doctor, message_id=row.message_id,
         attachments=[(f"hms-activity-{first:%Y-%m}.pdf", "application/pdf", pdf)]))
+
+
+ACCOUNT_SUBJECTS = {
+    "reset": "Reset your password",
+    "invite": "Set the password of your new account",
+    "signup": "Someone tried to register with your e-mail address",
+    "confirm": "Confirm your e-mail address to finish registering",
+}
+
+
+def send_account_mail(mail_id: int) -> str:
+    """Send one queued account e-mail (a reset link, an invitation, a note about a repeated
+    registration) with its token's link. Returns the outcome, as send_reminder does."""
+    from hms.passwords import link_of, printable, token_of
+
+    with write_transaction():
+        row = _claim(AccountMail, AccountMail.get_or_none(AccountMail.id == mail_id), utc_now())
+    if row is None:
+        return "skipped"
+    token_row = AccountToken.get_by_id(row.token_id)
+    user = User.get_by_id(token_row.user_id)
+    if not user.email:
+        return _finish(AccountMail, row, ValueError("the account has no e-mail address"))
+    token = token_of(token_row)
+    return _deliver(AccountMail, row, compose(
+        user.email, ACCOUNT_SUBJECTS[row.kind], f"account_{row.kind}", user=user,
+        link=link_of(token),
+        code=printable(token), expires_at=to_clinic(token_row.expires_at),
+        message_id=row.message_id, clinic=current_app.config))

@@ -132,7 +132,7 @@ def _after_request(response: Response) -> Response:
     return _compress(response)
 
 
-def _error_response(code: int, title: str, message: str) -> Response:
+def error_response(code: int, title: str, message: str) -> Response:
     """An error page, or for htmx a fragment shown in the page's message area."""
     response = render("errors/error.html", "errors/_error.html", status=code,
                       code=code, title=title, message=message)
@@ -153,18 +153,18 @@ MESSAGES = {
 
 def _handle_http_error(error: HTTPException) -> Response:
     code = error.code or 500
-    return _error_response(code, error.name, MESSAGES.get(code, error.description or ""))
+    return error_response(code, error.name, MESSAGES.get(code, error.description or ""))
 
 
 def _handle_csrf_error(error: CSRFError) -> Response:
-    return _error_response(400, "Form expired",
+    return error_response(400, "Form expired",
                            "This form had expired or was sent from elsewhere. "
                            "Please reload the page and try again.")
 
 
 def _handle_unexpected(error: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.path)
-    return _error_response(500, "Server error", MESSAGES[500])
+    return error_response(500, "Server error", MESSAGES[500])
 
 
 def slot_label(key: str) -> str:

@@ -18,7 +18,7 @@ from redis import RedisError
 
 from hms import exporting, notices
 from hms.db import write_transaction
-from hms.models import ExportJob, Reminder, ReportSend
+from hms.models import AccountMail, ExportJob, Reminder, ReportSend
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,13 @@ log = logging.getLogger(__name__)
 # lost (Redis restarted empty) or still waiting behind others (then it is done once anyway).
 REQUEUE = dt.timedelta(minutes=2)
 # The kinds of work, as the admin's jobs page names them.
-KINDS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob}
+KINDS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob,
+         "accounts": AccountMail}
 
 
 def sweep(now: dt.datetime, remind: Callable[[int], object],
-          report: Callable[[int, str], object], export: Callable[[int], object]
-          ) -> dict[str, int]:
+          report: Callable[[int, str], object], export: Callable[[int], object],
+          account: Callable[[int], object] | None = None) -> dict[str, int]:
     """Make the notices that fell due, end or reclaim what expired or was abandoned, and hand
     every due item to the queue through the given tasks. Returns how many of each were handed
     out, and how many could not be (the queue was unreachable; the next sweep tries again)."""
@@ -41,10 +42,13 @@ def sweep(now: dt.datetime, remind: Callable[[int], object],
         reminders = notices.take_due(Reminder, now, REQUEUE)
         reports = notices.take_due(ReportSend, now, REQUEUE)
         exports = exporting.take_due(now, REQUEUE)
+        mails = notices.take_due(AccountMail, now, REQUEUE) if account else []
     work = ([("reminders", remind, (row.appointment_id,)) for row in reminders]
             + [("reports", report, (row.doctor_id, f"{row.period}-01")) for row in reports]
-            + [("exports", export, (job_id,)) for job_id in exports])
-    counts = {"reminders": 0, "reports": 0, "exports": 0, "not handed out": 0}
+            + [("exports", export, (job_id,)) for job_id in exports]
+            + [("accounts", account, (row.id,)) for row in mails])
+    counts = {"reminders": 0, "reports": 0, "exports": 0, "accounts": 0,
+              "not handed out": 0}
     for n, (kind, task, args) in enumerate(work):
         try:
             task(*args)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from hms import create_app
+from hms.throttle import limiter
 
 PASSWORD = "correct-horse-42"
 
@@ -32,8 +33,9 @@ def free_port() -> int:
 
 
 def make_app(tmp_path: Path, redis_url: str, **config):
-    """An app whose instance folder and database live under tmp_path."""
-    return create_app({
+    """An app whose instance folder and database live under tmp_path. The throttling counts
+    of earlier tests (in the shared test Redis) are cleared."""
+    app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -41,6 +43,15 @@ def make_app(tmp_path: Path, redis_url: str, **config):
         "REDIS_URL": redis_url,
         **config,
     })
+    # One limiter serves every app of this process: forget what an earlier test's app saw
+    # (a Redis it found dead; its counts in the shared test Redis).
+    limiter._storage_dead = False
+    with app.app_context():
+        try:
+            limiter.reset()
+        except Exception:  # noqa: BLE001 - a test app pointed at a Redis that is not there
+            pass
+    return app
 
 
 def csrf_token(html: str) -> str:
@@ -82,6 +93,14 @@ class AuthActions:
     def logout(self):
         page = self._client.get("/", follow_redirects=True)
         return self._client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+def mailed_path(message) -> str:
+    """The path of the HMS link in a mail's plain-text part."""
+    text = message.get_body(("plain",)).get_content()
+    match = re.search(r"https?://[^/\s]+(/account/\S+)", text)
+    assert match, f"no account link in: {text}"
+    return match.group(1)
 
 
 def refuse_inserts(table: str):

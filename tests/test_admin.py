@@ -54,32 +54,35 @@ def new_doctor(admin, **fields):
     dept = Department.get(Department.name == "Cardiology").id
     data = {"csrf_token": csrf_token(page.text), "full_name": "Dr Cy Three",
             "department": str(dept), "experience_years": "4", "about": "Echo.",
-            "username": "dr.three", "email": "three@test.example", "password": ""}
+            "username": "dr.three", "email": "three@test.example"}
     return admin.post("/admin/doctors/new", data=data | fields)
 
 
-def test_create_doctor_with_a_one_time_password_shown_once(admin, client, auth):
+def test_create_doctor_invites_them_to_choose_their_own_password(admin, client, auth,
+                                                                  worker_app, inbox):
     response = new_doctor(admin)
     assert response.status_code == 201
-    password = re.search(r"<code>([^<]+)</code>", response.text).group(1)
+    code = re.search(r'<p class="code"><strong>([^<]+)</strong>', response.text).group(1)
     doctor = Doctor.get(Doctor.full_name == "Dr Cy Three")
     assert doctor.user.role == "doctor" and doctor.department.name == "Cardiology"
-    assert password not in admin.get(f"/admin/doctors/{doctor.id}").text  # never again
+    assert doctor.user.password_hash is None  # nobody but the doctor ever knows it
+    assert code not in admin.get(f"/admin/doctors/{doctor.id}").text  # never shown again
+    [mail] = inbox.messages
+    assert mail["To"] == "three@test.example" and code in mail.get_body(("plain",)).get_content()
     auth.logout()
-    assert auth.login("dr.three", password).headers["Location"] == "/doctor/"
-
-
-def test_create_doctor_with_a_chosen_password(admin, auth):
-    response = new_doctor(admin, password="chosen-secret-1")
-    assert response.status_code == 201 and "<code>" not in response.text
+    page = client.get("/account/password")
+    response = client.post("/account/password", data={
+        "csrf_token": csrf_token(page.text), "code": code.lower().replace("-", " "),
+        "password": "echo-and-sound-7", "confirm": "echo-and-sound-7"})
+    assert response.status_code == 303 and response.headers["Location"] == "/doctor/"
     auth.logout()
-    assert auth.login("dr.three", "chosen-secret-1").status_code == 303
+    assert auth.login("dr.three", "echo-and-sound-7").headers["Location"] == "/doctor/"
 
 
 @pytest.mark.parametrize("fields, error", [
     ({"username": "dr.one"}, "username"), ({"email": "one@test.example"}, "email"),
     ({"email": "nope"}, "email"), ({"experience_years": "80"}, "experience_years"),
-    ({"full_name": ""}, "full_name"), ({"password": "short"}, "password"),
+    ({"full_name": ""}, "full_name"),
     ({"department": "999"}, "department"),
 ])
 def test_create_doctor_refuses_bad_input_and_saves_nothing(admin, fields, error):
@@ -265,9 +268,10 @@ def test_create_a_receptionist_and_deactivate_them_but_never_yourself(admin, aut
     page = admin.get("/admin/staff")
     response = admin.post("/admin/staff", data={
         "csrf_token": csrf_token(page.text), "role": "receptionist", "username": "desk2",
-        "email": "desk2@test.example", "password": "desk-pass-22"})
-    assert response.status_code == 200 and "desk2 (receptionist) can now log in." in response.text
+        "email": "desk2@test.example"})
+    assert response.status_code == 201 and "Choose your password" in response.text
     desk2 = User.get(User.username == "desk2")
+    assert desk2.role == "receptionist" and desk2.password_hash is None
     admin.post(f"/admin/staff/{desk2.id}/deactivate", data={"csrf_token": token(admin)})
     assert not User.get_by_id(desk2.id).is_active
     me = people.user("admin")
@@ -417,5 +421,5 @@ def test_a_username_taken_at_the_same_moment_is_a_message_not_a_500(admin, monke
     page = admin.get("/admin/staff")
     response = admin.post("/admin/staff", data={
         "csrf_token": csrf_token(page.text), "role": "receptionist", "username": "desk3",
-        "email": "desk3@test.example", "password": "desk-pass-33"})
+        "email": "desk3@test.example"})
     assert response.status_code == 422 and "just taken" in response.text

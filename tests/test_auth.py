@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hms.db import db
 from hms.models import Patient, User
-from support import PASSWORD, csrf_token
+from support import PASSWORD, AuthActions, csrf_token, mailed_path
 
 GOOD = {
     "full_name": "Nora New", "gender": "female", "dob": "1990-03-04",
@@ -20,26 +22,57 @@ def register(client, **changes):
     return client.post("/register", data={"csrf_token": csrf_token(page.text), **GOOD, **changes})
 
 
-def test_register_creates_login_and_profile_and_lands_on_patient_page(client, app):
+def test_register_creates_the_profile_and_the_mailed_link_finishes_it(client, app, worker_app,
+                                                                      inbox):
     response = register(client)
-    assert response.status_code == 303
-    assert response.headers["Location"] == "/me/"
-    page = client.get("/me/")
-    assert "Hello, Nora New" in page.text
+    assert response.status_code == 200
+    assert "Check your e-mail" in response.text and "nora@example.org" in response.text
     with app.app_context(), db.connection_context():
         user = User.get(User.username == "nora")
         assert user.role == "patient" and user.email == "nora@example.org"
-        assert user.password_hash.startswith("scrypt:")
+        assert user.password_hash is None  # nobody logs in before the address is confirmed
         assert Patient.get(Patient.user == user).phone == "+44 20 7946 0999"
+    [message] = inbox.messages
+    assert message["To"] == "nora@example.org"
+    path = mailed_path(message)
+    page = client.get(path)  # opening the link (a mail scanner might) changes nothing
+    assert "Confirm and log in" in page.text
+    with app.app_context(), db.connection_context():
+        assert User.get(User.username == "nora").password_hash is None
+    response = client.post(path, data={"csrf_token": csrf_token(page.text)})
+    assert response.status_code == 303 and response.headers["Location"] == "/me/"
+    assert "Hello, Nora New" in client.get("/me/").text
+    with app.app_context(), db.connection_context():
+        assert User.get(User.username == "nora").password_hash.startswith("scrypt:")
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/me/").text)})
+    assert client.get(path).status_code == 404  # used once
+    assert AuthActions(client).login("nora", GOOD["password"]).status_code == 303
+
+
+def test_registering_a_known_address_answers_the_same_and_tells_its_owner(
+        client, app, worker_app, inbox):
+    before = _count_users(app)
+    response = register(client, email="PAT1@test.example")
+    assert response.status_code == 200
+    assert "Check your e-mail" in response.text and "already exists" not in response.text
+    fresh = register(client, email="someone.new@example.org", username="nora2")
+    assert _strip_address(response.text) == _strip_address(fresh.text)
+    assert _count_users(app) == before + 2  # only the new address made an account
+    owner_mail = next(m for m in inbox.messages if m["To"] == "pat1@test.example")
+    assert "tried to register" in owner_mail["Subject"]
+    assert "pat.one" in owner_mail.get_body(("plain",)).get_content()
+
+
+def _strip_address(html: str) -> str:
+    return re.sub(r"<strong>[^<]*</strong>", "", html.split('<main id="main"')[1])
 
 
 @pytest.mark.parametrize("changes, field, message", [
     ({"full_name": "   "}, "full_name", "Enter the full name."),
     ({"username": "pat.one"}, "username", "That username is taken"),
     ({"username": "no spaces"}, "username", "Use letters, digits"),
-    ({"email": "PAT1@test.example"}, "email", "already exists"),
     ({"email": "not-an-email"}, "email", "Enter an email address"),
-    ({"password": "short", "confirm": "short"}, "password", "at least 8 characters"),
+    ({"password": "short", "confirm": "short"}, "password", "at least 10 characters"),
     ({"confirm": "different-1"}, "confirm", "do not match"),
     ({"dob": "2999-01-01"}, "dob", "must be in the past"),
     ({"dob": "yesterday"}, "dob", "Not a valid date value."),

@@ -40,7 +40,7 @@ def test_create_user_refuses_a_taken_username_and_short_password(runner):
     assert taken.exit_code != 0 and "already taken" in taken.output
     short = runner.invoke(args=["create-user", "--role", "admin", "--username", "newbie",
                                 "--email", "y@test.example", "--password", "short"])
-    assert short.exit_code != 0 and "8 characters" in short.output
+    assert short.exit_code != 0 and "10 characters" in short.output
     assert not User.select().where(User.username == "newbie").exists()
 
 
@@ -84,7 +84,7 @@ def test_sweep_command_hands_due_work_to_the_queue(app, runner, people, diary, r
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
     reports = ReportSend.select().count()  # last month's, in the first week of a month
-    assert result.output == f"1 reminders, {reports} reports, 0 exports, 0 not handed out.\n"
+    assert result.output == f"1 reminders, {reports} reports, 0 exports, 0 accounts, 0 not handed out.\n"
     assert Reminder.get(Reminder.appointment == visit.id).status == "queued"
     assert redis.Redis.from_url(redis_url).llen("huey.redis.hms") == 1 + reports  # the queue
     tasks.huey.flush()

@@ -7,7 +7,9 @@ import pytest
 
 from support import csrf_token
 
-PUBLIC = {"static", "auth.login", "auth.register", "home.index", "home.health"}
+# The doors into an account: logging in, registering, a forgotten password, a code or link.
+PUBLIC = {"static", "auth.login", "auth.register", "auth.forgot", "auth.set_password",
+          "home.index", "home.health"}
 # URL prefixes each role must never enter (403 before any record is loaded).
 FORBIDDEN = {
     "pat.one": ("/admin", "/desk", "/availability", "/patients", "/doctor/"),
