@@ -125,3 +125,37 @@ def refuse_inserts(table: str):
             db.execute_sql(f'DROP TRIGGER "{name}"' + ("" if is_sqlite() else f' ON "{table}"'))
 
     return undo
+
+
+def content_security_policy(response) -> dict[str, list[str]]:
+    """The response's Content-Security-Policy as {directive: [sources]}, as a browser reads it."""
+    policy = {}
+    for part in response.headers.get("Content-Security-Policy", "").split(";"):
+        if words := part.split():
+            policy.setdefault(words[0].lower(), [w.lower() for w in words[1:]])
+    return policy
+
+
+def assert_security_headers(response) -> None:
+    """The answer (any answer: page, fragment, error, redirect, file) carries the headers that
+    keep the browser strict: a CSP without inline code or eval, no framing, no sniffing."""
+    where = f"{response.request.method} {response.request.path} → {response.status_code}"
+    policy = content_security_policy(response)
+    assert policy, f"no Content-Security-Policy on {where}"
+    default = policy.get("default-src")
+    assert default in (["'self'"], ["'none'"]), (where, policy)
+    for directive in ("script-src", "style-src", "connect-src"):
+        # A missing directive falls back to default-src, which is this site or nothing.
+        assert policy.get(directive, default) in (["'self'"], ["'none'"]), (where, directive)
+    assert set(policy.get("img-src", default)) <= {"'self'", "data:", "'none'"}, where
+    assert policy.get("object-src") == ["'none'"], where
+    assert policy.get("base-uri") in (["'none'"], ["'self'"]), where
+    assert policy.get("form-action") == ["'self'"], where
+    assert policy.get("frame-ancestors") == ["'none'"], where
+    assert response.headers.get("X-Frame-Options") == "DENY", where
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+    assert response.headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
+    assert response.headers.get("Cross-Origin-Opener-Policy") == "same-origin", where
+    denied = {item.strip() for item in response.headers.get("Permissions-Policy", "").split(",")}
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in denied, (where, feature)

@@ -1,11 +1,14 @@
 """Every route, checked at once: nothing but the public pages is open to a visitor, and each
-role is kept out of the other roles' areas, whatever id is asked for."""
+role is kept out of the other roles' areas, whatever id is asked for. Every answer any of these
+tests gets carries the security headers, and no page has inline script or style."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from support import csrf_token
+from support import assert_security_headers, csrf_token
 
 # The doors into an account: logging in, registering, a forgotten password, a code or link.
 PUBLIC = {"static", "auth.login", "auth.register", "auth.forgot", "auth.set_password",
@@ -18,14 +21,34 @@ FORBIDDEN = {
 }
 
 
-def routes(app, method: str) -> list[tuple[str, str]]:
-    """(endpoint, URL) for every rule answering this method, with 1 for ids."""
+# What a strict Content-Security-Policy would block: inline script, inline style, handlers.
+INLINE_CODE = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=|javascript:|hx-on",
+                         re.IGNORECASE)
+
+
+@pytest.fixture
+def client(client, monkeypatch):
+    """The test client, checking the security headers of every answer it gets."""
+    open_ = client.open
+
+    def checked(*args, **kwargs):
+        response = open_(*args, **kwargs)
+        assert_security_headers(response)
+        return response
+
+    monkeypatch.setattr(client, "open", checked)
+    return client
+
+
+def routes(app, method: str, public: bool = False) -> list[tuple[str, str]]:
+    """(endpoint, URL) for every rule answering this method, with 1 for ids (and, if asked,
+    the public pages too)."""
     found = []
     with app.test_request_context():
         from flask import url_for
 
         for rule in app.url_map.iter_rules():
-            if rule.endpoint in PUBLIC or method not in rule.methods:
+            if (rule.endpoint in PUBLIC and not public) or method not in rule.methods:
                 continue
             values = {arg: "deactivate" if arg == "change" else 1 for arg in rule.arguments}
             found.append((rule.endpoint, url_for(rule.endpoint, **values)))
@@ -71,3 +94,19 @@ def test_each_role_is_kept_out_of_other_roles_areas(app, client, auth, username)
             assert response.status_code == 403, (username, method, url, response.status_code)
             checked += 1
     assert checked > 5
+
+
+@pytest.mark.parametrize("username", ["admin", "dr.one", "pat.one", "desk"])
+def test_every_page_of_each_role_is_headed_and_has_no_inline_code(app, client, auth, username):
+    auth.login(username)
+    statuses = set()
+    pages = 0
+    for endpoint, url in routes(app, "GET", public=True):
+        response = client.get(url)  # the client checks its headers
+        statuses.add(response.status_code)
+        if response.status_code == 200 and response.mimetype == "text/html":
+            pages += 1
+            assert not INLINE_CODE.search(response.text), (url, INLINE_CODE.search(response.text))
+    # Pages, downloads, redirects, refusals and pages not found alike.
+    assert {200, 302, 403, 404} <= statuses, statuses
+    assert pages > 5

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import request
 
-from support import PASSWORD, csrf_token, make_app
+from support import PASSWORD, assert_security_headers, csrf_token, make_app
 
 FORWARDED = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Proto": "https",
              "X-Forwarded-Host": "hms.example.org"}
@@ -62,10 +62,17 @@ def test_a_declared_https_site_sends_secure_cookies_and_hsts(serve):
     assert home.headers["Strict-Transport-Security"] == "max-age=31536000"
     with client.get("https://localhost/static/app.css") as static:
         assert static.headers["Strict-Transport-Security"] == "max-age=31536000"
+    redirect, missing = client.get("https://localhost/login"), client.get("https://localhost/x/y")
+    assert (redirect.status_code, missing.status_code) == (302, 404)
+    for answer in (home, redirect, missing):
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert_security_headers(answer)
 
 
 def test_a_plain_site_sends_neither(serve):
     client = serve().test_client()
     cookie, response = login(client, "http://localhost")
     assert response.status_code == 303 and "session=" in cookie and "Secure" not in cookie
-    assert "Strict-Transport-Security" not in client.get("/me/").headers
+    home = client.get("/me/")
+    assert home.status_code == 200 and "Strict-Transport-Security" not in home.headers
+    assert_security_headers(home)  # everything else is the same over plain HTTP

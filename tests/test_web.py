@@ -166,3 +166,71 @@ def test_responses_vary_on_every_header_that_picks_page_or_fragment(client):
     vary = client.get("/login").headers["Vary"]
     for header in ("HX-Request", "HX-Boosted", "HX-History-Restore-Request"):
         assert header in vary
+
+
+def test_every_kind_of_answer_carries_the_security_headers(client, auth):
+    from support import assert_security_headers
+
+    auth.login("pat.one")
+    page = client.get("/me/")
+    fragment = client.get("/me/", headers=HTMX)
+    missing = client.get("/no/such/page")
+    redirect = client.get("/login")  # a logged-in patient is sent on to their page
+    css_url = page.text.split('rel="stylesheet" href="')[1].split('"')[0]
+    with client.get(css_url) as static:
+        assert static.status_code == 200 and static.mimetype == "text/css"
+        answers = (page, fragment, missing, redirect, static)
+        assert [a.status_code for a in answers] == [200, 200, 404, 302, 200]
+        for answer in answers:
+            assert_security_headers(answer)
+
+
+def test_the_security_headers_say_exactly_this(client):
+    headers = client.get("/login").headers
+    assert headers["Content-Security-Policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'")
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    denied = headers["Permissions-Policy"].split(", ")
+    assert {"camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"} <= set(denied)
+    assert all(item.endswith("=()") for item in denied)  # each one denied, none allowed
+
+
+def test_server_errors_and_downloads_carry_the_security_headers(app, client, auth):
+    from support import assert_security_headers
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    assert_security_headers(client.get("/boom"))
+    auth.login("pat.one")
+    for url, mimetype in (("/me/history.csv", "text/csv"), ("/me/history.pdf", "application/pdf")):
+        download = client.get(url)
+        assert download.status_code == 200 and download.mimetype == mimetype
+        assert "attachment" in download.headers["Content-Disposition"]
+        assert_security_headers(download)
+
+
+
+def test_no_template_has_inline_script_or_style(app):
+    """The CSP blocks inline code; a template that added some back would break in the browser.
+    PDFs (WeasyPrint) and e-mails are not pages a browser opens under the policy."""
+    import re
+    from pathlib import Path
+
+    inline = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+\s*=|javascript:"
+                        r"|hx-on|\bjs:", re.IGNORECASE)
+    templates = Path(app.template_folder)
+    pages = [path for path in templates.rglob("*.html")
+             if path.relative_to(templates).parts[0] not in ("pdf", "email")]
+    assert len(pages) > 80
+    # The server-drawn charts go into pages too: presentation attributes, never style=.
+    for path in [*pages, Path(app.root_path) / "charts.py"]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert not inline.search(line), f"{path}:{number}: {line.strip()}"

@@ -17,7 +17,9 @@ def log_in(tab, base: str, username: str) -> None:
 
 def mark_page(tab) -> None:
     """Leave a marker in the window; it survives htmx swaps but not a full page load."""
-    tab.wait_for_function("typeof htmx === 'object'")
+    # A function, not a bare expression: Playwright evaluates a bare expression again with
+    # eval() at each poll, which the page's Content-Security-Policy refuses (no 'unsafe-eval').
+    tab.wait_for_function("() => typeof htmx === 'object'")
     tab.evaluate("window.hmsMarker = true")
 
 

@@ -120,7 +120,7 @@ def test_desk_budget_for_an_existing_patients_first_free_slot(
     traffic.clear()
     client.send("Network.setCacheDisabled", {"cacheDisabled": True})
     page.goto(f"{live_server}/desk/")
-    page.wait_for_function("typeof htmx === 'object'")
+    page.wait_for_function("() => typeof htmx === 'object'")  # a function: see mark_page
     page.wait_for_load_state("networkidle")
     first_load = sum(t["bytes"] for t in traffic)
     first_files = [t["url"].split("?")[0].rsplit("/", 1)[1] or "desk/" for t in traffic]
