@@ -30,7 +30,7 @@ from hms.scheduling import (
     parse_slot,
     slot_key,
 )
-from hms.web import arg_int, render, wants_fragment
+from hms.web import arg_int, ascii_int, render, wants_fragment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -137,20 +137,20 @@ def slip_pdf(appointment_id: int):
 def picked_patient(values=None) -> Patient | None:
     """The patient picked (patient or patient_id), if any and still active."""
     values = request.args if values is None else values
-    number = values.get("patient_id") or values.get("patient") or ""
-    if not number.isdigit():
+    number = ascii_int(values.get("patient_id") or values.get("patient"))
+    if number is None:
         return None
     return (Patient.select(Patient).join(User)
-            .where(Patient.id == int(number[:18]), User.is_active == True).first())  # noqa: E712
+            .where(Patient.id == number, User.is_active == True).first())  # noqa: E712
 
 
 def picked_doctor(values=None) -> Doctor | None:
     """The doctor picked (doctor or doctor_id), if any and bookable."""
     values = request.args if values is None else values
-    number = values.get("doctor_id") or values.get("doctor") or ""
-    if not number.isdigit():
+    number = ascii_int(values.get("doctor_id") or values.get("doctor"))
+    if number is None:
         return None
-    return doctor_directory().where(Doctor.id == int(number[:18])).first()
+    return doctor_directory().where(Doctor.id == number).first()
 
 
 def day_word(day: dt.date) -> str:
@@ -166,7 +166,7 @@ def results(q: str) -> dict:
     more, found = len(found) > RESULTS, found[:RESULTS]
     form = None
     if q and not found:
-        digits = q.replace(" ", "").lstrip("+").isdigit()
+        digits = ascii_int(q.replace(" ", "").lstrip("+"), max_digits=20) is not None
         form = WalkInForm(formdata=None, data={"phone" if digits else "full_name": q})
     return {"q": q, "found": found, "more": more, "walk_in_form": form}
 

@@ -30,6 +30,7 @@ from wtforms.validators import (
 )
 
 from hms.models import BLOOD_GROUPS, GENDERS, Department, User
+from hms.web import ascii_int
 
 
 class NoControlCharacters:
@@ -38,6 +39,41 @@ class NoControlCharacters:
     def __call__(self, form: FlaskForm, field: StringField) -> None:
         if field.data and any(ord(c) < 0x20 or ord(c) == 0x7F for c in field.data):
             raise ValidationError("Use letters, digits and punctuation only.")
+
+
+class WholeNumberField(IntegerField):
+    """A whole number in the digits 0-9: WTForms' int() would read '٣' as 3."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            self.data = ascii_int(valuelist[0], max_digits=9)
+            if self.data is None:
+                raise ValueError("Enter a whole number, like 12.")
+
+
+DECIMAL = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
+
+
+class DecimalNumberField(FloatField):
+    """A number like 172 or 172.5 in the digits 0-9: float() would also take '٣', 'nan',
+    '1e3' and '1_0'."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            value = valuelist[0].strip()
+            self.data = float(value) if DECIMAL.fullmatch(value) else None
+            if self.data is None:
+                raise ValueError("Enter a number, like 72 or 72.5.")
+
+
+def choice_id(value: object) -> int:
+    """Coerce a chosen id (a select's choices are ints; what is posted must be 0-9 digits)."""
+    if isinstance(value, int):
+        return value
+    number = ascii_int(value if isinstance(value, str) else None)
+    if number is None:
+        raise ValueError("not an id")
+    return number
 
 
 USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes or underscores.")
@@ -124,9 +160,9 @@ def normalise_email(value: str) -> str:
 
 class PatientProfileForm(PersonForm):
     address = TextAreaField("Address", [Optional(), Length(max=500)])
-    height_cm = FloatField("Height (cm)", [Optional(), NumberRange(
+    height_cm = DecimalNumberField("Height (cm)", [Optional(), NumberRange(
         min=30, max=260, message="Enter a height between 30 and 260 cm.")])
-    weight_kg = FloatField("Weight (kg)", [Optional(), NumberRange(
+    weight_kg = DecimalNumberField("Weight (kg)", [Optional(), NumberRange(
         min=1, max=400, message="Enter a weight between 1 and 400 kg.")])
     blood_group = SelectField("Blood group", choices=[SelectChoice("", "Not known")]
                               + [SelectChoice(b, b) for b in BLOOD_GROUPS])
@@ -136,9 +172,9 @@ class PatientProfileForm(PersonForm):
 class DoctorProfileForm(FlaskForm):
     full_name = StringField("Full name", filters=[_strip], validators=[
         DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
-    department = SelectField("Specialization", coerce=int,
+    department = SelectField("Specialization", coerce=choice_id,
                              validators=[InputRequired(message="Choose a specialization.")])
-    experience_years = IntegerField("Years of experience", [
+    experience_years = WholeNumberField("Years of experience", [
         InputRequired(message="Enter your years of experience."),
         NumberRange(min=0, max=70, message="Enter a number from 0 to 70.")])
     about = TextAreaField("About", [Optional(), Length(max=2000)])

@@ -24,6 +24,7 @@ from hms.models import (
     page_of,
 )
 from hms.scheduling import SchedulingError
+from hms.web import ascii_int
 
 # action: (label, statuses it may start from, roles that may take it)
 ACTIONS = {
@@ -142,10 +143,10 @@ class TreatmentDraft:
                 errors[f"med_{i}"] = "Name the medicine, or remove the row."
             elif not (med["dose"] and med["frequency"]):
                 errors[f"med_{i}"] = "Give the dose and how often it is taken."
-            elif not med["days"].isdigit() or not 1 <= int(med["days"]) <= 365:
+            elif not 1 <= (ascii_int(med["days"], max_digits=3) or 0) <= 365:
                 errors[f"med_{i}"] = "Give the number of days, from 1 to 365."
             else:
-                medicines.append({**med, "days": int(med["days"])})
+                medicines.append({**med, "days": ascii_int(med["days"])})
         return {"diagnosis": v["diagnosis"], "prescription": v["prescription"],
                 "notes": v["notes"], "visit_type": v["visit_type"],
                 "tests_text": v["tests_text"], "precautions": v["precautions"],
