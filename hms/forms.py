@@ -97,6 +97,11 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _blank_as_none(value: str | None) -> str | None:
+    """Trim what was typed, and make blank mean 'none' (NULL, never a second '')."""
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
 def _gender_choices() -> list[SelectChoice]:
     return [SelectChoice("", "Choose…")] + [SelectChoice(g, g.title()) for g in GENDERS]
 
@@ -215,7 +220,8 @@ class StaffForm(NewLoginForm):
 class AdminPatientForm(PatientProfileForm):
     """A patient registered by staff; the email is optional (a login can come later)."""
 
-    email = EmailField("Email (optional)", [Optional(), Length(max=254), EMAIL])
+    email = EmailField("Email (optional)", filters=[_blank_as_none],
+                       validators=[Optional(), Length(max=254), EMAIL])
 
     def __init__(self, *args, current_user_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)

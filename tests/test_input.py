@@ -187,3 +187,51 @@ def test_a_decimal_height_is_still_saved(client, auth, people):
 
 def test_users_are_unchanged_by_all_of_this(app):
     assert User.select().count() == 6
+
+
+# --- the blank e-mail -------------------------------------------------------------------------
+
+NEW_PATIENT = {"full_name": "Walk In", "gender": "other", "dob": "2000-01-01",
+               "phone": "+44 2000 123456", "address": "", "height_cm": "", "weight_kg": "",
+               "blood_group": ""}
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\t", ""])
+def test_a_blank_email_means_no_email_for_every_patient_the_admin_registers(
+        client, auth, blank):
+    auth.login("admin")
+    for name in ("Walk In", "Walk Out"):
+        page = client.get("/admin/patients/new")
+        response = client.post("/admin/patients/new", data={
+            "csrf_token": csrf_token(page.text), **NEW_PATIENT, "full_name": name,
+            "email": blank})
+        assert response.status_code == 303, response.text
+    emails = [u.email for u in User.select().join(Patient).where(
+        Patient.full_name.in_(["Walk In", "Walk Out"]))]
+    assert emails == [None, None]
+
+
+def test_editing_a_patients_email_to_blank_removes_it(client, auth, people):
+    auth.login("admin")
+    for patient in (people.patient("pat.one"), people.patient("pat.two")):
+        page = client.get(f"/admin/patients/{patient.id}/edit")
+        response = client.post(f"/admin/patients/{patient.id}/edit", data={
+            "csrf_token": csrf_token(page.text), **NEW_PATIENT, "full_name": patient.full_name,
+            "email": " "})
+        assert response.status_code == 303
+        assert User.get_by_id(patient.user_id).email is None
+    edit = client.get(f"/admin/patients/{people.patient('pat.one').id}/edit").text
+    assert 'value="None"' not in edit
+
+
+def test_a_padded_email_is_kept_trimmed_and_still_unique(client, auth, people):
+    auth.login("admin")
+    page = client.get("/admin/patients/new")
+    response = client.post("/admin/patients/new", data={
+        "csrf_token": csrf_token(page.text), **NEW_PATIENT, "email": "  PAT2@test.example "})
+    assert response.status_code == 422 and 'id="email-error"' in response.text
+    page = client.get("/admin/patients/new")
+    response = client.post("/admin/patients/new", data={
+        "csrf_token": csrf_token(page.text), **NEW_PATIENT, "email": "  New@Test.example "})
+    assert response.status_code == 303
+    assert User.select().where(User.email == "new@test.example").exists()
