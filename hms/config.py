@@ -63,10 +63,28 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
     return found
 
 
+def private_folder(path: str | Path) -> Path:
+    """Create the folder readable by HMS's own user alone (0700), and tighten it if it is
+    there already: the instance folder holds the database, the outbox's mail and the secret
+    key. Files made in it are 0600 too, each where it is made (no process-wide umask)."""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def private_file(path: str | Path) -> None:
+    """Create an empty file 0600 unless it exists, before a library creates it as 0644."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def load_secret_key(instance_path: str) -> str:
     """Return the secret key kept in the instance folder, creating it once (mode 0600)."""
-    path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_folder(instance_path) / "secret_key"
     try:
         # Write under a private name, then link: the web and the worker may start together.
         tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}")
