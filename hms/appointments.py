@@ -75,7 +75,8 @@ def book(doctor_id: int):
     patient = patient_of(current_user)
     doctor = bookable_doctor(doctor_id)
     values = request.form if request.method == "POST" else request.args
-    slot, reason = parse_slot(values.get("slot")), values.get("reason", "").strip()
+    # The reason is read from the posted form only: it must never travel in a URL.
+    slot, reason = parse_slot(values.get("slot")), request.form.get("reason", "").strip()
     if request.method == "POST":
         attempt = attempt_booking(patient, doctor, slot, reason,
                                   "Tell the doctor briefly why you are coming.")
