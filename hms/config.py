@@ -39,10 +39,14 @@ DEFAULTS: dict[str, object] = {
     # Served over HTTPS (by the proxy): cookies are sent only over HTTPS, and browsers are told
     # to use nothing else (HSTS).
     "HTTPS": False,
+    # The largest request body accepted, in bytes (Flask answers 413 above it). A route that
+    # takes bigger uploads raises it for itself with request.max_content_length.
+    "MAX_CONTENT_LENGTH": 256 * 1024,
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
-         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT"}
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT",
+         "MAX_CONTENT_LENGTH"}
 _BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 

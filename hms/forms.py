@@ -82,6 +82,11 @@ EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
 PHONE = Regexp(r"^\+?[0-9 ()-]{6,20}$", message="Enter a phone number of 6 to 20 digits.")
 
 
+def at_most(n: int) -> Length:
+    """A text field's longest value, said beside the field (and sent as maxlength)."""
+    return Length(max=n, message=f"Use at most {n} characters.")
+
+
 def _past_birth_date(form: FlaskForm, field: DateField) -> None:
     from hms.clock import clinic_today
 
@@ -116,9 +121,10 @@ class PersonForm(FlaskForm):
     forms add to them."""
 
     full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
+        DataRequired(message="Enter the full name."), NoControlCharacters(), at_most(120)])
     phone = StringField("Phone", filters=[_strip], validators=[
-        InputRequired(message="Enter a phone number."), PHONE])
+        InputRequired(message="Enter a phone number."), PHONE],
+                        render_kw={"maxlength": 21})  # PHONE allows at most 21 characters
     gender = SelectField("Gender", choices=_gender_choices(),
                          validators=[InputRequired(message="Choose a gender.")])
     dob = DateField("Date of birth", [InputRequired(message="Enter the date of birth."),
@@ -134,7 +140,7 @@ class RegisterForm(PersonForm):
                                           Length(min=8, message="Use at least 8 characters.")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
-    address = TextAreaField("Address", [Optional(), Length(max=500)])
+    address = TextAreaField("Address", [Optional(), at_most(500)])
 
     def validate_username(self, field: StringField) -> None:
         unused_username(field)
@@ -164,7 +170,7 @@ def normalise_email(value: str) -> str:
 
 
 class PatientProfileForm(PersonForm):
-    address = TextAreaField("Address", [Optional(), Length(max=500)])
+    address = TextAreaField("Address", [Optional(), at_most(500)])
     height_cm = DecimalNumberField("Height (cm)", [Optional(), NumberRange(
         min=30, max=260, message="Enter a height between 30 and 260 cm.")])
     weight_kg = DecimalNumberField("Weight (kg)", [Optional(), NumberRange(
@@ -176,13 +182,13 @@ class PatientProfileForm(PersonForm):
 
 class DoctorProfileForm(FlaskForm):
     full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
+        DataRequired(message="Enter the full name."), NoControlCharacters(), at_most(120)])
     department = SelectField("Specialization", coerce=choice_id,
                              validators=[InputRequired(message="Choose a specialization.")])
     experience_years = WholeNumberField("Years of experience", [
         InputRequired(message="Enter your years of experience."),
         NumberRange(min=0, max=70, message="Enter a number from 0 to 70.")])
-    about = TextAreaField("About", [Optional(), Length(max=2000)])
+    about = TextAreaField("About", [Optional(), at_most(2000)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,9 +201,11 @@ class NewLoginForm(FlaskForm):
     password is generated and shown once."""
 
     username = StringField("Username", [InputRequired(message="Choose a username."),
-                                        Length(min=3, max=40), USERNAME])
+                                        Length(min=3, max=40,
+                                               message="Use from 3 to 40 characters."),
+                                        USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter an email address."),
-                                 Length(max=254), EMAIL])
+                                 at_most(254), EMAIL])
     password = PasswordField("Password (leave blank for a one-time password)", [
         Optional(), Length(min=8, message="Use at least 8 characters.")])
 
@@ -221,7 +229,7 @@ class AdminPatientForm(PatientProfileForm):
     """A patient registered by staff; the email is optional (a login can come later)."""
 
     email = EmailField("Email (optional)", filters=[_blank_as_none],
-                       validators=[Optional(), Length(max=254), EMAIL])
+                       validators=[Optional(), at_most(254), EMAIL])
 
     def __init__(self, *args, current_user_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -237,8 +245,8 @@ class WalkInForm(PersonForm):
 
 class DepartmentForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[
-        DataRequired(message="Name the specialization."), NoControlCharacters(), Length(max=80)])
-    description = StringField("Description", [Optional(), Length(max=500)])
+        DataRequired(message="Name the specialization."), NoControlCharacters(), at_most(80)])
+    description = StringField("Description", [Optional(), at_most(500)])
 
     def __init__(self, *args, department_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)

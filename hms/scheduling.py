@@ -126,6 +126,12 @@ class SchedulingError(Exception):
         self.message = message
 
 
+class TooLong(SchedulingError):
+    """A typed text is longer than its field takes: bad input (422), not a conflict."""
+
+    status = 422
+
+
 class SlotTaken(SchedulingError):
     """Someone else holds the slot; `nearest` offers the closest free ones instead."""
 

@@ -175,6 +175,7 @@ MESSAGES = {
     403: "Your account does not have access to this page.",
     404: "There is nothing here. The link may be out of date.",
     405: "That action cannot be done this way.",
+    413: "That was more than this form takes. Please shorten what you typed and try again.",
     500: "Something went wrong on our side. It has been logged; please try again.",
 }
 

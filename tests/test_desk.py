@@ -406,7 +406,7 @@ def test_picking_at_the_desk_is_for_known_patients_and_doctors(desk, people, dia
 
 @pytest.mark.parametrize("reason, slot, status, message", [
     ("", "ok", 422, "Give a short reason for the visit."),
-    ("x" * 501, "ok", 422, "Keep the reason under 500 characters."),
+    ("x" * 501, "ok", 422, "Use at most 500 characters."),
     ("Cough", "2020-01-01T09:00", 409, "That time has already passed."),
     ("Cough", "junk", 422, "Pick a time for the appointment."),
 ])

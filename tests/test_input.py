@@ -235,3 +235,88 @@ def test_a_padded_email_is_kept_trimmed_and_still_unique(client, auth, people):
         "csrf_token": csrf_token(page.text), **NEW_PATIENT, "email": "  New@Test.example "})
     assert response.status_code == 303
     assert User.select().where(User.email == "new@test.example").exists()
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+def test_a_50_mb_post_is_refused_with_413_and_a_clear_page(client, auth, people):
+    auth.login("pat.one")
+    page = client.get("/me/profile")
+    response = client.post("/me/profile", data={
+        "csrf_token": csrf_token(page.text), "full_name": "Pat One", "address": "x" * 50_000_000})
+    assert response.status_code == 413
+    assert "<html" in response.text and "more than this form takes" in response.text
+    assert Patient.get_by_id(people.patient("pat.one").id).address != "x"
+
+
+def test_the_request_limit_is_a_setting(tmp_path, redis_url, monkeypatch):
+    from hms.config import from_environment
+
+    assert from_environment({"HMS_MAX_CONTENT_LENGTH": "1048576"}) == {
+        "MAX_CONTENT_LENGTH": 1048576}
+
+
+def test_an_overlong_address_is_refused_beside_the_field(client, auth, people):
+    auth.login("pat.one")
+    page = client.get("/me/profile")
+    assert 'maxlength="500"' in page.text
+    response = client.post("/me/profile", data={
+        "csrf_token": csrf_token(page.text), "full_name": "Pat Changed", "gender": "female",
+        "dob": "1980-05-17", "phone": "+44 1000 000001", "address": "a" * 501,
+        "blood_group": ""})
+    assert response.status_code == 422
+    error = response.text.split('id="address-error">')[1].split("</p>")[0]
+    assert error == "Use at most 500 characters."
+    assert Patient.get_by_id(people.patient("pat.one").id).full_name == "Pat One"
+
+
+@pytest.mark.parametrize("field, limit", [("diagnosis", 4000), ("notes", 4000),
+                                          ("med_name", 200), ("med_dose", 200)])
+def test_an_overlong_treatment_text_is_refused_beside_it(client, auth, visit, field, limit):
+    auth.login("dr.one")
+    page = client.get(f"/appointments/{visit.id}/treatments/new")
+    data = {"csrf_token": csrf_token(page.text), "diagnosis": "Bronchitis",
+            "visit_type": "first", "med_name": "Amoxicillin", "med_dose": "500 mg",
+            "med_frequency": "3x daily", "med_days": "7", "save": "1", field: "x" * (limit + 1)}
+    response = client.post(f"/appointments/{visit.id}/treatments/new", data=data)
+    assert response.status_code == 422
+    error_id = "med_0" if field.startswith("med_") else field
+    error = response.text.split(f'id="{error_id}-error">')[1].split("</p>")[0]
+    assert error.startswith(f"Use at most {limit} characters")
+    assert Treatment.select().count() == 0
+
+
+def test_an_overlong_booking_reason_is_refused_beside_it(client, auth, people, diary):
+    auth.login("pat.one")
+    doctor = people.doctor("dr.one")
+    slot = f"{diary.isoformat()}T09:00"
+    page = client.get(f"/appointments/book/{doctor.id}?slot={slot}")
+    response = client.post(f"/appointments/book/{doctor.id}", data={
+        "csrf_token": csrf_token(page.text), "slot": slot, "reason": "r" * 501})
+    assert response.status_code == 422
+    assert '<p class="error" id="reason-error">Use at most 500 characters.</p>' in response.text
+    assert Appointment.select().count() == 0
+
+
+def test_an_overlong_cancellation_reason_is_refused_and_nothing_changes(client, auth, people,
+                                                                       diary):
+    appt = Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                              date=diary, time=dt.time(9), reason="Cough")
+    auth.login("pat.one")
+    page = client.get(f"/appointments/{appt.id}")
+    response = client.post(f"/appointments/{appt.id}/cancel", data={
+        "csrf_token": csrf_token(page.text), "reason": "r" * 501})
+    assert response.status_code == 422 and "Use at most 500 characters" in response.text
+    assert Appointment.get_by_id(appt.id).status == "booked"
+
+
+def test_an_overlong_name_at_the_admin_is_refused_beside_it(client, auth):
+    auth.login("admin")
+    page = client.get("/admin/patients/new")
+    response = client.post("/admin/patients/new", data={
+        "csrf_token": csrf_token(page.text), **NEW_PATIENT, "full_name": "n" * 121,
+        "email": ""})
+    assert response.status_code == 422
+    assert '<p class="error" id="full_name-error">Use at most 120 characters.</p>' in \
+        response.text
+    assert not Patient.select().where(Patient.full_name == "n" * 121).exists()
