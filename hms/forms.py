@@ -123,8 +123,7 @@ class PersonForm(FlaskForm):
     full_name = StringField("Full name", filters=[_strip], validators=[
         DataRequired(message="Enter the full name."), NoControlCharacters(), at_most(120)])
     phone = StringField("Phone", filters=[_strip], validators=[
-        InputRequired(message="Enter a phone number."), PHONE],
-                        render_kw={"maxlength": 21})  # PHONE allows at most 21 characters
+        InputRequired(message="Enter a phone number."), PHONE])
     gender = SelectField("Gender", choices=_gender_choices(),
                          validators=[InputRequired(message="Choose a gender.")])
     dob = DateField("Date of birth", [InputRequired(message="Enter the date of birth."),
