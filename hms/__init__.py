@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=instance_path or str(ROOT / "instance"),
     )
+    hms_config.private_folder(app.instance_path)
     # Ids in URLs are SQLite integers: a longer number is simply not found (404), not a 500.
     app.url_map.converters["int"] = BoundedInt
     app.config.from_mapping(hms_config.DEFAULTS)

@@ -48,7 +48,7 @@ from hms.scheduling import (
     parse_day,
     reschedule_appointment,
 )
-from hms.web import arg_int, render
+from hms.web import arg_int, ascii_int, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 25
@@ -66,7 +66,7 @@ def _q() -> str:
 
 
 def _number(q: str) -> int | None:
-    return int(q) if q.isascii() and q.isdigit() and len(q) < 10 else None
+    return ascii_int(q)
 
 
 # --- doctors ----------------------------------------------------------------------------------
@@ -465,8 +465,7 @@ def reassign(appointment_id: int):
 
 def arg_form_int(name: str) -> int:
     """A posted id, or 0."""
-    value = request.form.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
+    return ascii_int(request.form.get(name)) or 0
 
 
 # What needs a person's eye comes first on the jobs page.

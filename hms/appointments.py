@@ -17,6 +17,7 @@ from hms.scheduling import (
     MOVABLE,
     SchedulingError,
     SlotTaken,
+    TooLong,
     book_appointment,
     bookable_days,
     cancel_appointment,
@@ -55,7 +56,7 @@ def attempt_booking(patient: Patient, doctor: Doctor, slot: tuple[dt.date, dt.ti
     if not reason:
         errors["reason"] = no_reason
     elif len(reason) > REASON_MAX:
-        errors["reason"] = f"Keep the reason under {REASON_MAX} characters."
+        errors["reason"] = f"Use at most {REASON_MAX} characters."
     if not errors:
         try:
             return BookingAttempt(book_appointment(patient, doctor, *slot, reason, current_user),
@@ -75,7 +76,8 @@ def book(doctor_id: int):
     patient = patient_of(current_user)
     doctor = bookable_doctor(doctor_id)
     values = request.form if request.method == "POST" else request.args
-    slot, reason = parse_slot(values.get("slot")), values.get("reason", "").strip()
+    # The reason is read from the posted form only: it must never travel in a URL.
+    slot, reason = parse_slot(values.get("slot")), request.form.get("reason", "").strip()
     if request.method == "POST":
         attempt = attempt_booking(patient, doctor, slot, reason,
                                   "Tell the doctor briefly why you are coming.")
@@ -176,8 +178,10 @@ def reschedule(appointment_id: int):
 def cancel(appointment_id: int):
     """Cancel an upcoming appointment (the slot frees at once), with an optional reason."""
     appt = appointment_for(current_user, appointment_id)
-    reason = request.form.get("reason", "").strip()[:REASON_MAX]
+    reason = request.form.get("reason", "").strip()
     try:
+        if len(reason) > REASON_MAX:
+            raise TooLong(f"Use at most {REASON_MAX} characters for the reason.")
         cancel_appointment(appt, current_user, reason)
     except SchedulingError as refusal:
         flash(refusal.message, "error")
@@ -195,7 +199,7 @@ def status(appointment_id: int):
     error = None
     try:
         appt = change_status(appt, request.form.get("action", ""), current_user,
-                             request.form.get("reason", "")[:REASON_MAX])
+                             request.form.get("reason", ""))
     except SchedulingError as refusal:
         error = refusal
     if wants_fragment():

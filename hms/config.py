@@ -61,12 +61,16 @@ DEFAULTS: dict[str, object] = {
     # Served over HTTPS (by the proxy): cookies are sent only over HTTPS, and browsers are told
     # to use nothing else (HSTS).
     "HTTPS": False,
+    # The largest request body accepted, in bytes (Flask answers 413 above it). A route that
+    # takes bigger uploads raises it for itself with request.max_content_length.
+    "MAX_CONTENT_LENGTH": 256 * 1024,
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
          "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT", "PASSWORD_MIN_LENGTH",
          "SESSION_IDLE_MINUTES", "SESSION_HOURS", "STAFF_SESSION_IDLE_MINUTES",
-         "STAFF_SESSION_HOURS", "RESET_MINUTES", "INVITE_DAYS"}
+         "STAFF_SESSION_HOURS", "RESET_MINUTES", "INVITE_DAYS",
+         "MAX_CONTENT_LENGTH"}
 _BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 
@@ -87,10 +91,28 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
     return found
 
 
+def private_folder(path: str | Path) -> Path:
+    """Create the folder readable by HMS's own user alone (0700), and tighten it if it is
+    there already: the instance folder holds the database, the outbox's mail and the secret
+    key. Files made in it are 0600 too, each where it is made (no process-wide umask)."""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def private_file(path: str | Path) -> None:
+    """Create an empty file 0600 unless it exists, before a library creates it as 0644."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def load_secret_key(instance_path: str) -> str:
     """Return the secret key kept in the instance folder, creating it once (mode 0600)."""
-    path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_folder(instance_path) / "secret_key"
     try:
         # Write under a private name, then link: the web and the worker may start together.
         tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}")

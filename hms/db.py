@@ -7,10 +7,13 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect
+
+from hms.config import private_file
 
 db = DatabaseProxy()
 
@@ -32,12 +35,19 @@ SQLITE_PRAGMAS = {
 def open_database(location: str, instance_path: str):
     """Build the Peewee database for a path (relative to the instance folder) or a URL."""
     if "://" in location:
-        return connect(location, pragmas=SQLITE_PRAGMAS) if location.startswith("sqlite") \
-            else connect(location)
+        if not location.startswith("sqlite"):
+            return connect(location)
+        file = urlsplit(location).path[1:]  # sqlite:///x.db is x.db, sqlite:////x.db is /x.db
+        if file and file != ":memory:" and not file.startswith("file:"):
+            private_file(file)
+        return connect(location, pragmas=SQLITE_PRAGMAS)
     path = Path(location)
     if not path.is_absolute():
         path = Path(instance_path) / path
     path.parent.mkdir(parents=True, exist_ok=True)
+    # SQLite would create the file 0644 and gives its -wal and -shm files the file's mode:
+    # created 0600 here first, patients' records are readable by HMS's user alone.
+    private_file(path)
     return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
 
 

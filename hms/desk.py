@@ -30,7 +30,7 @@ from hms.scheduling import (
     parse_slot,
     slot_key,
 )
-from hms.web import arg_int, render, wants_fragment
+from hms.web import arg_int, ascii_int, render, wants_fragment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -118,6 +118,18 @@ def book():
                  reason=reason, errors=attempt.errors, offered=attempt.offered)
 
 
+@bp.post("/pick")
+def pick():
+    """Another time or day picked once a reason is typed (after a slot was just taken): posted,
+    so the reason stays in the form and never travels in a URL; the panel comes back at that
+    day, or at the confirm step with the reason kept."""
+    patient, doctor = picked_patient(request.form), picked_doctor(request.form)
+    if patient is None or doctor is None:
+        abort(404)
+    return panel(patient=patient, doctor=doctor, values=request.form,
+                 reason=request.form.get("reason", "").strip())
+
+
 @bp.get("/slip/<int:appointment_id>")
 def slip(appointment_id: int):
     """The appointment slip, printable (the print stylesheet shows only the slip)."""
@@ -137,20 +149,20 @@ def slip_pdf(appointment_id: int):
 def picked_patient(values=None) -> Patient | None:
     """The patient picked (patient or patient_id), if any and still active."""
     values = request.args if values is None else values
-    number = values.get("patient_id") or values.get("patient") or ""
-    if not number.isdigit():
+    number = ascii_int(values.get("patient_id") or values.get("patient"))
+    if number is None:
         return None
     return (Patient.select(Patient).join(User)
-            .where(Patient.id == int(number[:18]), User.is_active == True).first())  # noqa: E712
+            .where(Patient.id == number, User.is_active == True).first())  # noqa: E712
 
 
 def picked_doctor(values=None) -> Doctor | None:
     """The doctor picked (doctor or doctor_id), if any and bookable."""
     values = request.args if values is None else values
-    number = values.get("doctor_id") or values.get("doctor") or ""
-    if not number.isdigit():
+    number = ascii_int(values.get("doctor_id") or values.get("doctor"))
+    if number is None:
         return None
-    return doctor_directory().where(Doctor.id == int(number[:18])).first()
+    return doctor_directory().where(Doctor.id == number).first()
 
 
 def day_word(day: dt.date) -> str:
@@ -166,22 +178,29 @@ def results(q: str) -> dict:
     more, found = len(found) > RESULTS, found[:RESULTS]
     form = None
     if q and not found:
-        digits = q.replace(" ", "").lstrip("+").isdigit()
+        digits = ascii_int(q.replace(" ", "").lstrip("+"), max_digits=20) is not None
         form = WalkInForm(formdata=None, data={"phone" if digits else "full_name": q})
     return {"q": q, "found": found, "more": more, "walk_in_form": form}
 
 
 def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> dict:
-    """The slot picker's context for the desk: its links carry the patient and the reason
-    typed so far, and swap the booking panel."""
+    """The slot picker's context for the desk: its links carry the patient and doctor, and
+    swap the booking panel. Once a reason is typed (a slot was just taken), its days and
+    times are buttons of a form posted to .pick with the reason as a hidden field: a reason
+    says why someone sees a doctor, and URLs end up in the address bar, history and logs."""
     keep = {"patient": patient.id, "doctor": doctor.id}
-    return {"day": day, "days": bookable_days(), "today": clinic_today(),
-            "picker_url": url_for(".slots"), "picker_keep": keep,
-            "pick_url": url_for(".index", **keep, reason=reason or None),
-            "pick_target": "#desk-booking",
-            # Coming back to the desk window re-reads the free times: never book from a stale list.
-            "picker_refresh": url_for(".slots", **keep, date=day.isoformat()),
-            "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)]}
+    context = {"day": day, "days": bookable_days(), "today": clinic_today(),
+               "pick_target": "#desk-booking",
+               "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)]}
+    if reason:
+        return context | {"pick_url": url_for(".pick"), "picker_url": url_for(".pick"),
+                          "pick_post": {"patient_id": patient.id, "doctor_id": doctor.id,
+                                        "reason": reason}}
+    return context | {
+        "picker_url": url_for(".slots"), "picker_keep": keep,
+        "pick_url": url_for(".index", **keep),
+        # Coming back to the desk window re-reads the free times: never book from a stale list.
+        "picker_refresh": url_for(".slots", **keep, date=day.isoformat())}
 
 
 def queue_context() -> dict:
@@ -196,12 +215,14 @@ def queue_context() -> dict:
 
 
 def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | None = None,
-          slot: tuple | None = None, **context):
-    """The booking panel as far as it has got (the whole desk page without htmx)."""
+          slot: tuple | None = None, values=None, **context):
+    """The booking panel as far as it has got (the whole desk page without htmx), from the
+    query (or the posted `values` of .pick)."""
+    values = request.args if values is None else values
     patient = patient or picked_patient()
     doctor = doctor or (picked_doctor() if patient else None)
     if slot is None and "errors" not in context and doctor:
-        slot = parse_slot(request.args.get("slot"))
+        slot = parse_slot(values.get("slot"))
     day = slot[0] if slot else None
     if slot and doctor and "errors" not in context:
         try:
@@ -211,8 +232,8 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
     q = request.args.get("q", "").strip()[:80]
     context.setdefault("errors", {})
     if doctor and patient:
-        day = day or picked_day(request.args.get("date"))
-        context.setdefault("reason", request.args.get("reason", "").strip()[:REASON_MAX])
+        day = day or picked_day(values.get("date"))
+        context.setdefault("reason", "")  # from a posted form only, never from the URL
         context.update(picker(patient, doctor, day, context["reason"]))
     if not patient:
         found = results(q)

@@ -17,7 +17,7 @@ from hms.auth import patient_for, patient_of, role_required
 from hms.clock import clinic_today, utc_now
 from hms.models import EXPORT_KINDS, ExportJob, Patient, User
 from hms.pdf import pdf_response
-from hms.web import private_download, render, wants_fragment
+from hms.web import ascii_int, private_download, render, wants_fragment
 
 bp = Blueprint("exports", __name__)
 log = logging.getLogger(__name__)
@@ -64,9 +64,10 @@ def _patient_to_export(user: User) -> Patient:
         if user.role != "patient":
             abort(400)
         return patient_of(user)
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    number = ascii_int(value)
+    if number is None:
         abort(404)
-    return patient_for(user, int(value))
+    return patient_for(user, number)
 
 
 def _widget(job: ExportJob) -> Response:

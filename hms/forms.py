@@ -31,6 +31,7 @@ from wtforms.validators import (
 
 from hms.models import BLOOD_GROUPS, GENDERS, Department, User
 from hms.passwords import MAX_LENGTH, PasswordPolicy
+from hms.web import ascii_int
 
 
 class NoControlCharacters:
@@ -41,10 +42,50 @@ class NoControlCharacters:
             raise ValidationError("Use letters, digits and punctuation only.")
 
 
+class WholeNumberField(IntegerField):
+    """A whole number in the digits 0-9: WTForms' int() would read '٣' as 3."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            self.data = ascii_int(valuelist[0], max_digits=9)
+            if self.data is None:
+                raise ValueError("Enter a whole number, like 12.")
+
+
+DECIMAL = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
+
+
+class DecimalNumberField(FloatField):
+    """A number like 172 or 172.5 in the digits 0-9: float() would also take '٣', 'nan',
+    '1e3' and '1_0'."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            value = valuelist[0].strip()
+            self.data = float(value) if DECIMAL.fullmatch(value) else None
+            if self.data is None:
+                raise ValueError("Enter a number, like 72 or 72.5.")
+
+
+def choice_id(value: object) -> int:
+    """Coerce a chosen id (a select's choices are ints; what is posted must be 0-9 digits)."""
+    if isinstance(value, int):
+        return value
+    number = ascii_int(value if isinstance(value, str) else None)
+    if number is None:
+        raise ValueError("not an id")
+    return number
+
+
 USERNAME = Regexp(r"^[A-Za-z0-9_.-]+$", message="Use letters, digits, dots, dashes or underscores.")
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                message="Enter an email address like name@example.org.")
 PHONE = Regexp(r"^\+?[0-9 ()-]{6,20}$", message="Enter a phone number of 6 to 20 digits.")
+
+
+def at_most(n: int) -> Length:
+    """A text field's longest value, said beside the field (and sent as maxlength)."""
+    return Length(max=n, message=f"Use at most {n} characters.")
 
 
 def _past_birth_date(form: FlaskForm, field: DateField) -> None:
@@ -62,15 +103,20 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _blank_as_none(value: str | None) -> str | None:
+    """Trim what was typed, and make blank mean 'none' (NULL, never a second '')."""
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
 def _gender_choices() -> list[SelectChoice]:
     return [SelectChoice("", "Choose…")] + [SelectChoice(g, g.title()) for g in GENDERS]
 
 
 class LoginForm(FlaskForm):
     username = StringField("Username", [InputRequired(message="Enter your username."),
-                                        Length(max=254)])
+                                        at_most(254)])
     password = PasswordField("Password", [InputRequired(message="Enter your password."),
-                                          Length(max=MAX_LENGTH)])
+                                          at_most(MAX_LENGTH)])
 
 
 class NewPasswordForm(FlaskForm):
@@ -87,17 +133,17 @@ class CodeForm(NewPasswordForm):
     """A printed invitation: the code typed from the slip, and the password."""
 
     code = StringField("Code from your letter", [InputRequired(message="Type the code."),
-                                                 Length(max=60)])
+                                                 at_most(60)])
 
 
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField("Current password", [
-        InputRequired(message="Enter your current password."), Length(max=MAX_LENGTH)])
+        InputRequired(message="Enter your current password."), at_most(MAX_LENGTH)])
 
 
 class ForgotForm(FlaskForm):
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
-                                 Length(max=254), EMAIL])
+                                 at_most(254), EMAIL])
 
 
 class PersonForm(FlaskForm):
@@ -105,7 +151,7 @@ class PersonForm(FlaskForm):
     forms add to them."""
 
     full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
+        DataRequired(message="Enter the full name."), NoControlCharacters(), at_most(120)])
     phone = StringField("Phone", filters=[_strip], validators=[
         InputRequired(message="Enter a phone number."), PHONE])
     gender = SelectField("Gender", choices=_gender_choices(),
@@ -118,12 +164,12 @@ class RegisterForm(PersonForm):
     username = StringField("Username", [InputRequired(message="Choose a username."),
                                         Length(min=3, max=40), USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
-                                 Length(max=254), EMAIL])
+                                 at_most(254), EMAIL])
     password = PasswordField("Password", [InputRequired(message="Choose a password."),
                                           PasswordPolicy("username")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
-    address = TextAreaField("Address", [Optional(), Length(max=500)])
+    address = TextAreaField("Address", [Optional(), at_most(500)])
 
     # No check that the e-mail is free: the answer must not tell anyone whether an address
     # has an account (the view mails its owner instead).
@@ -152,10 +198,10 @@ def normalise_email(value: str) -> str:
 
 
 class PatientProfileForm(PersonForm):
-    address = TextAreaField("Address", [Optional(), Length(max=500)])
-    height_cm = FloatField("Height (cm)", [Optional(), NumberRange(
+    address = TextAreaField("Address", [Optional(), at_most(500)])
+    height_cm = DecimalNumberField("Height (cm)", [Optional(), NumberRange(
         min=30, max=260, message="Enter a height between 30 and 260 cm.")])
-    weight_kg = FloatField("Weight (kg)", [Optional(), NumberRange(
+    weight_kg = DecimalNumberField("Weight (kg)", [Optional(), NumberRange(
         min=1, max=400, message="Enter a weight between 1 and 400 kg.")])
     blood_group = SelectField("Blood group", choices=[SelectChoice("", "Not known")]
                               + [SelectChoice(b, b) for b in BLOOD_GROUPS])
@@ -164,13 +210,13 @@ class PatientProfileForm(PersonForm):
 
 class DoctorProfileForm(FlaskForm):
     full_name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired(message="Enter the full name."), NoControlCharacters(), Length(max=120)])
-    department = SelectField("Specialization", coerce=int,
+        DataRequired(message="Enter the full name."), NoControlCharacters(), at_most(120)])
+    department = SelectField("Specialization", coerce=choice_id,
                              validators=[InputRequired(message="Choose a specialization.")])
-    experience_years = IntegerField("Years of experience", [
+    experience_years = WholeNumberField("Years of experience", [
         InputRequired(message="Enter your years of experience."),
         NumberRange(min=0, max=70, message="Enter a number from 0 to 70.")])
-    about = TextAreaField("About", [Optional(), Length(max=2000)])
+    about = TextAreaField("About", [Optional(), at_most(2000)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -183,9 +229,11 @@ class NewLoginForm(FlaskForm):
     password: the owner is invited by e-mail (and by a code shown once) to choose it."""
 
     username = StringField("Username", [InputRequired(message="Choose a username."),
-                                        Length(min=3, max=40), USERNAME])
+                                        Length(min=3, max=40,
+                                               message="Use from 3 to 40 characters."),
+                                        USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter an email address."),
-                                 Length(max=254), EMAIL])
+                                 at_most(254), EMAIL])
 
     def validate_username(self, field: StringField) -> None:
         unused_username(field)
@@ -206,7 +254,8 @@ class StaffForm(NewLoginForm):
 class AdminPatientForm(PatientProfileForm):
     """A patient registered by staff; the email is optional (a login can come later)."""
 
-    email = EmailField("Email (optional)", [Optional(), Length(max=254), EMAIL])
+    email = EmailField("Email (optional)", filters=[_blank_as_none],
+                       validators=[Optional(), at_most(254), EMAIL])
 
     def __init__(self, *args, current_user_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -222,8 +271,8 @@ class WalkInForm(PersonForm):
 
 class DepartmentForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[
-        DataRequired(message="Name the specialization."), NoControlCharacters(), Length(max=80)])
-    description = StringField("Description", [Optional(), Length(max=500)])
+        DataRequired(message="Name the specialization."), NoControlCharacters(), at_most(80)])
+    description = StringField("Description", [Optional(), at_most(500)])
 
     def __init__(self, *args, department_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import smtplib
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 from flask import current_app, render_template
 
 from hms.clock import utc_now
+from hms.config import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,11 @@ def send(message: EmailMessage, handing_over: Callable[[], None] | None = None) 
     if not config["SMTP_HOST"]:
         if handing_over:
             handing_over()
-        outbox = Path(current_app.instance_path) / "outbox"
-        outbox.mkdir(parents=True, exist_ok=True)
+        outbox = private_folder(Path(current_app.instance_path) / "outbox")
         path = outbox / f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.eml"
-        path.write_bytes(bytes(message))
+        # Mail holds names and appointments: readable by HMS's user alone.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            fh.write(bytes(message))
         log.info("Mail to %s (%s) written to %s", message["To"], message["Subject"], path)
         return
     sender = parseaddr(message["From"])[1]

@@ -27,6 +27,7 @@ from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from hms.clock import utc_now
 from hms.db import db, is_sqlite
+from hms.web import ascii_int
 
 ROLES = ("admin", "doctor", "patient", "receptionist")
 GENDERS = ("female", "male", "other")
@@ -217,8 +218,9 @@ class Patient(BaseModel):
         the caller asks for one more than it shows, and says to type more when it comes."""
         q = q.strip()
         match = cls.matching(q, SEARCH_CANDIDATES)
-        if q.lstrip("#").isdigit():
-            match |= cls.id == int(q.lstrip("#")[:18])
+        number = ascii_int(q.lstrip("#"))
+        if number is not None:
+            match |= cls.id == number
         return (cls.select(cls).join(User).where(User.is_active == True, match)  # noqa: E712
                 .order_by(cls.full_name).limit(limit))
 

@@ -249,21 +249,40 @@ def ics(appt: Appointment) -> bytes:
     def utc(moment: dt.datetime) -> str:
         return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
-    def text(value: str) -> str:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")  # a bare CR ends a line too
-        return value.replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,").replace(
-            "\n", r"\n")
-
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//HMS//Appointments//EN", "METHOD:PUBLISH",
         "BEGIN:VEVENT", f"UID:appointment-{appt.id}@hms", f"DTSTAMP:{utc(utc_instant())}",
         f"DTSTART:{utc(start)}", f"DTEND:{utc(end)}",
-        f"SUMMARY:{text('Appointment with ' + appt.doctor.full_name)}",
-        f"LOCATION:{text(config['CLINIC_NAME'] + ', ' + config['CLINIC_ADDRESS'])}",
-        f"DESCRIPTION:{text('Appointment no. ' + str(appt.id) + '. ' + appt.reason)}",
+        f"SUMMARY:{ics_text('Appointment with ' + appt.doctor.full_name)}",
+        f"LOCATION:{ics_text(config['CLINIC_NAME'] + ', ' + config['CLINIC_ADDRESS'])}",
+        f"DESCRIPTION:{ics_text('Appointment no. ' + str(appt.id) + '. ' + appt.reason)}",
         "END:VEVENT", "END:VCALENDAR",
     ]
-    return ("\r\n".join(lines) + "\r\n").encode()
+    return b"".join(fold_ics_line(line) + b"\r\n" for line in lines)
+
+
+def ics_text(value: str) -> str:
+    """A TEXT value escaped as RFC 5545 3.3.11 says: backslash, semicolon and comma escaped, and
+    every line break (CRLF, LF or a bare CR, which some readers also end a line at) as \\n.
+    Other control characters, which TEXT may not hold, are dropped."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = "".join(c for c in value if c in "\t\n" or not (ord(c) < 0x20 or ord(c) == 0x7F))
+    return value.replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,").replace(
+        "\n", r"\n")
+
+
+def fold_ics_line(line: str, limit: int = 75) -> bytes:
+    """A content line in UTF-8, folded as RFC 5545 3.1 says: no line longer than 75 octets, each
+    continuation starting with a space, and never a character split across two lines."""
+    folded, current = [], b""
+    for char in line:
+        octets = char.encode()
+        if len(current) + len(octets) > limit:
+            folded.append(current)
+            current = b" "
+        current += octets
+    folded.append(current)
+    return b"\r\n".join(folded)
 
 
 def send_monthly_report(doctor_id: int, first_day: dt.date) -> str:

@@ -11,7 +11,7 @@ from hms.clock import clinic_today
 from hms.exporting import recent_exports
 from hms.models import DoctorPatient, Patient, page_of
 from hms.visits import history_page
-from hms.web import arg_int, render
+from hms.web import arg_int, ascii_int, render
 
 bp = Blueprint("patients", __name__)
 
@@ -32,8 +32,8 @@ def index():
                 .objects())  # the two counts as attributes of each patient
     if q:
         match = Patient.matching(q)
-        is_number = q.isascii() and q.isdigit() and len(q) < 10
-        patients = patients.where(match | (Patient.id == int(q)) if is_number else match)
+        number = ascii_int(q)
+        patients = patients.where(match if number is None else match | (Patient.id == number))
     page_no = arg_int("page", 1)
     shown, more = page_of(patients, page_no, PATIENTS_PAGE)
     if not (more or page_no > 1):

@@ -67,10 +67,16 @@ def slot_key(day: dt.date, time: dt.time) -> str:
     return dt.datetime.combine(day, time).strftime(SLOT_FORMAT)
 
 
+def _ascii(value: str | None) -> str:
+    """The value for strptime, or '' (which it refuses) when it holds anything but ASCII:
+    strptime reads some non-ASCII digits ('2026-11-2٤' is 24 November)."""
+    return value if value and value.isascii() else ""
+
+
 def parse_slot(value: str | None) -> tuple[dt.date, dt.time] | None:
     """'2026-11-24T09:00' → (date, time); None for anything else (seconds, offsets, junk)."""
     try:
-        at = dt.datetime.strptime(value or "", SLOT_FORMAT)
+        at = dt.datetime.strptime(_ascii(value), SLOT_FORMAT)
     except ValueError:
         return None
     return at.date(), at.time()
@@ -79,7 +85,7 @@ def parse_slot(value: str | None) -> tuple[dt.date, dt.time] | None:
 def parse_day(value: str | None) -> dt.date | None:
     """'2026-11-24' → a date; None for anything else."""
     try:
-        return dt.datetime.strptime(value or "", "%Y-%m-%d").date()
+        return dt.datetime.strptime(_ascii(value), "%Y-%m-%d").date()
     except ValueError:
         return None
 
@@ -87,7 +93,7 @@ def parse_day(value: str | None) -> dt.date | None:
 def parse_clock(value: str | None) -> dt.time | None:
     """'09:30' → a time; None for anything else."""
     try:
-        return dt.datetime.strptime(value or "", "%H:%M").time()
+        return dt.datetime.strptime(_ascii(value), "%H:%M").time()
     except ValueError:
         return None
 
@@ -118,6 +124,12 @@ class SchedulingError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class TooLong(SchedulingError):
+    """A typed text is longer than its field takes: bad input (422), not a conflict."""
+
+    status = 422
 
 
 class SlotTaken(SchedulingError):

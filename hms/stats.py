@@ -36,8 +36,9 @@ from hms.scheduling import week_start
 OUTCOMES = ("completed", "no_show", "cancelled")
 PERIODS = ("week", "month")
 EARLIEST = dt.date(2000, 1, 1)
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# [0-9], not \d: that also matches '٣', which int() would read as 3.
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # --- periods ----------------------------------------------------------------------------------

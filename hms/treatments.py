@@ -9,7 +9,7 @@ from hms.auth import appointment_for, role_required
 from hms.models import VISIT_TYPES
 from hms.scheduling import SchedulingError
 from hms.visits import TREATABLE, TreatmentDraft, add_treatment
-from hms.web import render
+from hms.web import ascii_int, render
 
 bp = Blueprint("treatments", __name__)
 
@@ -28,7 +28,7 @@ def new(appointment_id: int):
         if "add_medicine" in request.form:
             draft.medicines.append({})
         elif "remove_medicine" in request.form:
-            index = request.form.get("remove_medicine", type=int)
+            index = ascii_int(request.form.get("remove_medicine"))
             if index is not None and 0 <= index < len(draft.medicines):
                 del draft.medicines[index]
         else:

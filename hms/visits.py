@@ -23,7 +23,10 @@ from hms.models import (
     User,
     page_of,
 )
-from hms.scheduling import SchedulingError
+from hms.scheduling import SchedulingError, TooLong
+from hms.web import ascii_int
+
+REASON_LIMIT = 500  # as appointments.REASON_MAX, for a cancellation's reason
 
 # action: (label, statuses it may start from, roles that may take it)
 ACTIONS = {
@@ -71,6 +74,8 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
     if by.role not in roles:
         raise SchedulingError(f"Your role cannot {label.lower()} appointments.")
     reason = reason.strip()
+    if len(reason) > REASON_LIMIT:
+        raise TooLong(f"Use at most {REASON_LIMIT} characters for the reason.")
     if action == "cancel" and not reason:
         raise SchedulingError("Give a reason for cancelling; the patient will see it.")
     with write_transaction():
@@ -95,6 +100,7 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
 
 MEDICINE_FIELDS = ("name", "dose", "frequency", "days")
 TEXT_LIMIT = 4000
+MEDICINE_LIMIT = 200  # each of a medicine's name, dose and how often
 
 
 @dataclass
@@ -122,7 +128,7 @@ class TreatmentDraft:
             errors["diagnosis"] = "Enter the diagnosis."
         for name in ("diagnosis", "prescription", "notes", "tests_text", "precautions"):
             if len(v[name]) > TEXT_LIMIT:
-                errors[name] = f"Keep this under {TEXT_LIMIT} characters."
+                errors[name] = f"Use at most {TEXT_LIMIT} characters."
         if v["visit_type"] not in VISIT_TYPES:
             errors["visit_type"] = "Choose the type of visit."
         follow_up = None
@@ -138,14 +144,16 @@ class TreatmentDraft:
         for i, med in enumerate(self.medicines):
             if not any(med.values()):
                 continue  # an empty row is simply ignored
-            if not med["name"]:
+            if any(len(med[k]) > MEDICINE_LIMIT for k in ("name", "dose", "frequency")):
+                errors[f"med_{i}"] = f"Use at most {MEDICINE_LIMIT} characters in each box."
+            elif not med["name"]:
                 errors[f"med_{i}"] = "Name the medicine, or remove the row."
             elif not (med["dose"] and med["frequency"]):
                 errors[f"med_{i}"] = "Give the dose and how often it is taken."
-            elif not med["days"].isdigit() or not 1 <= int(med["days"]) <= 365:
+            elif not 1 <= (ascii_int(med["days"], max_digits=3) or 0) <= 365:
                 errors[f"med_{i}"] = "Give the number of days, from 1 to 365."
             else:
-                medicines.append({**med, "days": int(med["days"])})
+                medicines.append({**med, "days": ascii_int(med["days"])})
         return {"diagnosis": v["diagnosis"], "prescription": v["prescription"],
                 "notes": v["notes"], "visit_type": v["visit_type"],
                 "tests_text": v["tests_text"], "precautions": v["precautions"],

@@ -9,7 +9,7 @@ import hashlib
 import logging
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, render_template, request, url_for
 from flask_login import current_user
@@ -64,7 +64,10 @@ SECURITY_HEADERS = {
 
 
 class BoundedInt(IntegerConverter):
-    """<int:...> in routes, limited to what the database can hold."""
+    """<int:...> in routes, limited to what the database can hold, in ASCII digits only
+    (Werkzeug's \\d+ would also match '٣' and read it as 3, or fail on '²')."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = 2**63 - 1, signed: bool = False) -> None:
@@ -80,19 +83,44 @@ def private_download(data: bytes, filename: str, mimetype: str) -> Response:
     return response
 
 
+def ascii_int(value: str | None, max_digits: int = 18) -> int | None:
+    """The whole number typed, in the digits 0-9 only, or None. str.isdigit() also passes
+    '²' and '①' (which int() then refuses) and '٣' (which int() reads as 3): a number read
+    from input goes through here, so nothing else counts as one."""
+    value = (value or "").strip()
+    if value and len(value) <= max_digits and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def arg_int(name: str, default: int, low: int = 1, high: int = 100_000) -> int:
     """An integer query argument, clamped into a sane range (bad values give the default)."""
-    value = request.args.get(name, default, type=int)
-    return min(max(value, low), high)
+    value = ascii_int(request.args.get(name))
+    return min(max(default if value is None else value, low), high)
+
+
+def _as_browsers_may_read(target: str) -> list[str]:
+    """The target, then each percent-decoding of it (a proxy, Werkzeug's routing or a browser
+    may decode once more), until nothing changes."""
+    forms = [target]
+    for _ in range(5):
+        decoded = unquote(forms[-1])
+        if decoded == forms[-1]:
+            return forms
+        forms.append(decoded)
+    return forms + ["//"]  # still changing: refuse
 
 
 def local_path(target: str | None) -> str | None:
-    """A path on this site to return to, or None: never send anyone elsewhere. Control
-    characters and backslashes are refused outright (browsers drop or bend them)."""
+    """A path on this site to return to, or None: never send anyone elsewhere. '//host',
+    '///host', '/\\host' and '/<tab>/host' all lead browsers to another host (they drop tabs
+    and newlines and read a backslash as a slash), so backslashes, control characters and a
+    second leading slash are refused, in the target and in every decoding of it."""
     target = target or ""
-    if (not target.startswith("/") or "\\" in target
-            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
-        return None
+    for form in _as_browsers_may_read(target):
+        if (not form.startswith("/") or form.startswith("//") or "\\" in form
+                or any(ord(c) < 0x20 or ord(c) == 0x7F for c in form)):
+            return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
 
@@ -186,6 +214,7 @@ MESSAGES = {
     403: "Your account does not have access to this page.",
     404: "There is nothing here. The link may be out of date.",
     405: "That action cannot be done this way.",
+    413: "That was more than this form takes. Please shorten what you typed and try again.",
     500: "Something went wrong on our side. It has been logged; please try again.",
 }
 

@@ -17,7 +17,7 @@ if (!window.hmsDeskKeys) {
       var list = t === search ? document.querySelector("#patient-results [data-arrows]")
                               : t.closest("[data-arrows]");
       if (!list) return;
-      var links = Array.prototype.slice.call(list.querySelectorAll("a"));
+      var links = Array.prototype.slice.call(list.querySelectorAll("a, button"));
       var next = t === search ? (e.key === "ArrowDown" ? links[0] : null)
                               : links[links.indexOf(t) + (e.key === "ArrowDown" ? 1 : -1)];
       if (!next && t !== search && e.key === "ArrowUp" && list.closest("#patient-results")) next = search;

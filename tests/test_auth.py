@@ -133,6 +133,36 @@ def test_login_only_follows_local_next_links(client, auth):
     assert response.headers["Location"] == "/me/"
 
 
+@pytest.mark.parametrize("target", [
+    "//other-host/x", "///other-host/x", "////other-host/x", "/\\other-host/x",
+    "\\\\other-host/x", "/\t/other-host/x", "/\n/other-host/x", "/\r/other-host/x",
+    "\t//other-host/x", "/%2F/other-host/x", "/%2f%2fother-host/x", "/%5Cother-host/x",
+    "/%09/other-host/x", "/%0A/other-host/x", "/%252F/other-host/x", "%2F%2Fother-host/x",
+    "https://other-host/x", "javascript:alert(1)", "me/", "",
+])
+def test_login_never_sends_anyone_to_another_host(client, target):
+    page = client.get("/login")
+    response = client.post("/login", query_string={"next": target}, data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/me/"
+
+
+def test_login_refuses_the_four_slashes_as_typed_in_the_address(client):
+    page = client.get("/login")
+    response = client.post("/login?next=////other-host/x", data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.headers["Location"] == "/me/"
+
+
+@pytest.mark.parametrize("target", ["/me/profile", "/doctors/?q=a%20b&page=2", "/me/#top"])
+def test_login_returns_to_a_plain_local_path(client, target):
+    page = client.get("/login")
+    response = client.post("/login", query_string={"next": target}, data={
+        "csrf_token": csrf_token(page.text), "username": "pat.one", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == target
+
+
 def test_a_protected_page_sends_visitors_to_login_and_back(client):
     response = client.get("/me/")
     assert response.status_code == 302

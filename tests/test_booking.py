@@ -123,6 +123,40 @@ def test_a_taken_slot_offers_the_nearest_free_ones_and_keeps_the_reason(
     assert Appointment.select().count() == 1
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_after_a_taken_slot_the_reason_is_in_no_url_and_the_booking_completes(
+        patient_client, people, diary, headers):
+    doctor = people.doctor("dr.one")
+    Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=diary,
+                       time=dt.time(10), reason="x")
+    response = book(patient_client, doctor.id, key(diary, "10:00"), reason="Dizzy spells",
+                    **headers)
+    assert response.status_code == 409
+    assert not [u for u in urls_in(response) if "dizzy" in u.lower()]
+    response = patient_client.post(f"/appointments/book/{doctor.id}", headers=headers, data={
+        "csrf_token": csrf_token(response.text), "slot": key(diary, "09:30"),
+        "reason": "Dizzy spells"})
+    assert response.status_code == 303 and "dizzy" not in response.location.lower()
+    assert Appointment.get(Appointment.time == dt.time(9, 30)).reason == "Dizzy spells"
+
+
+def test_a_reason_in_the_booking_url_is_not_read(patient_client, people, diary):
+    doctor = people.doctor("dr.one")
+    page = patient_client.get(f"/appointments/book/{doctor.id}",
+                              query_string={"slot": key(diary, "09:00"), "reason": "Secret"})
+    assert page.status_code == 200 and "Secret" not in page.text
+
+
+def urls_in(response) -> list[str]:
+    """Every URL a response hands the browser: its links, forms, htmx requests and headers."""
+    import re
+
+    found = re.findall(r'(?:href|action|src|hx-get|hx-post|hx-push-url)="([^"]*)"',
+                       response.text)
+    return found + [response.headers.get(h, "") for h in (
+        "Location", "HX-Push-Url", "HX-Location", "HX-Redirect", "HX-Replace-Url")]
+
+
 def test_taken_slot_refusal_is_a_fragment_for_htmx(patient_client, people, diary):
     doctor = people.doctor("dr.one")
     Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=diary,

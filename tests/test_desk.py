@@ -345,9 +345,68 @@ def test_a_slot_taken_meanwhile_is_409_with_patient_reason_and_fresh_slots(
     assert Appointment.select().count() == 1
 
 
+def urls_in(response) -> list[str]:
+    """Every URL a response hands the browser: its links, forms, htmx requests and headers."""
+    found = re.findall(r'(?:href|action|src|hx-get|hx-post|hx-push-url)="([^"]*)"',
+                       response.text)
+    return found + [response.headers.get(h, "") for h in (
+        "Location", "HX-Push-Url", "HX-Location", "HX-Redirect", "HX-Replace-Url")]
+
+
+def pick(client, people, headers=None, **fields):
+    """Press a time or change the day in the picker shown after a 409 (a posted form)."""
+    return client.post("/desk/pick", headers=headers or {}, data={
+        "csrf_token": token(client), "patient_id": people.patient("pat.one").id,
+        "doctor_id": people.doctor("dr.one").id, "reason": "Dizzy spells", **fields})
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_after_a_409_the_reason_is_in_no_url_and_another_time_books_with_it(
+        desk, people, diary, headers):
+    Appointment.create(patient=people.patient("pat.two"), doctor=people.doctor("dr.one"),
+                       date=diary, time=dt.time(10), reason="Got there first")
+    taken = book(desk, people, key(diary, dt.time(10)), "Dizzy spells", headers=headers)
+    assert taken.status_code == 409
+    assert not [u for u in urls_in(taken) if "dizzy" in u.lower()]
+    text = html.unescape(taken.text)
+    # The picker's times are buttons of a posted form that keeps the reason.
+    assert 'action="/desk/pick"' in text and 'name="reason" value="Dizzy spells"' in text
+    later = key(diary + dt.timedelta(days=1), dt.time(11))
+
+    another_day = pick(desk, people, headers, date=(diary + dt.timedelta(days=1)).isoformat())
+    assert another_day.status_code == 200
+    assert ("<html" in another_day.text) == (not headers)
+    assert f'name="slot" value="{later}"' in another_day.text
+    assert not [u for u in urls_in(another_day) if "dizzy" in u.lower()]
+
+    confirm = pick(desk, people, headers, slot=later)
+    text = html.unescape(confirm.text)
+    assert confirm.status_code == 200 and f'name="slot" value="{later}"' in text
+    assert 'id="desk-reason" name="reason" value="Dizzy spells"' in text  # the confirm step
+    assert not [u for u in urls_in(confirm) if "dizzy" in u.lower()]
+
+    done = book(desk, people, later, "Dizzy spells", headers=headers)
+    assert done.status_code == (200 if headers else 303)
+    assert not [u for u in urls_in(done) if "dizzy" in u.lower()]
+    assert Appointment.get(Appointment.time == dt.time(11)).reason == "Dizzy spells"
+
+
+def test_a_reason_in_a_desk_url_is_not_read(desk, people, diary):
+    page = desk.get("/desk/", query_string={
+        "patient": people.patient("pat.one").id, "doctor": people.doctor("dr.one").id,
+        "slot": key(diary, dt.time(9)), "reason": "Secret"})
+    assert page.status_code == 200 and "Secret" not in page.text
+
+
+def test_picking_at_the_desk_is_for_known_patients_and_doctors(desk, people, diary):
+    response = desk.post("/desk/pick", data={"csrf_token": token(desk), "patient_id": "999",
+                                             "doctor_id": people.doctor("dr.one").id})
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize("reason, slot, status, message", [
     ("", "ok", 422, "Give a short reason for the visit."),
-    ("x" * 501, "ok", 422, "Keep the reason under 500 characters."),
+    ("x" * 501, "ok", 422, "Use at most 500 characters."),
     ("Cough", "2020-01-01T09:00", 409, "That time has already passed."),
     ("Cough", "junk", 422, "Pick a time for the appointment."),
 ])

@@ -14,8 +14,9 @@ from aiosmtpd.controller import Controller
 
 from hms import notices, work
 from hms.clock import utc_now
-from hms.models import Appointment, Reminder, ReportSend, User
+from hms.models import Appointment, Doctor, Reminder, ReportSend, User
 from hms.notices import ics, reminder_due, report_due, send_monthly_report, send_reminder
+from instants import DEFAULT
 from support import csrf_token, free_port
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
@@ -465,3 +466,49 @@ def test_an_expired_report_and_a_failed_export_can_be_tried_again_but_not_a_sent
     assert ExportJob.get_by_id(job.id).status == "queued"
     assert exporting.run_export(job.id) == "done"
     assert not work.retry("exports", ExportJob.get_by_id(job.id), now)
+
+
+def _unescape_ics_text(value: str) -> str:
+    """A TEXT value read back as a calendar program does, refusing what RFC 5545 forbids."""
+    out, chars = [], iter(value)
+    for char in chars:
+        assert char not in ";,", f"an unescaped {char!r} in {value!r}"
+        if char == "\\":
+            char = next(chars)
+            assert char in "\\;,nN", f"a bad escape \\{char} in {value!r}"
+            out.append("\n" if char in "nN" else char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@pytest.mark.calendar(DEFAULT)
+def test_every_text_of_the_calendar_file_is_escaped_and_folded(ctx, people, tomorrow_visit):
+    long_name = "Dr Zoë Ångström-Øster, MD; ÜBER\\SPECIAL " + "ß€😀" * 40
+    Doctor.update(full_name=long_name).where(Doctor.id == tomorrow_visit.doctor_id).execute()
+    ctx.config.update(CLINIC_NAME="St Mary's; Ward 3, East", CLINIC_ADDRESS="1 Road\r\nLeeds\rUK")
+    reason = "Pain; left arm, since C:\\Monday\nand\r\nworse\rATTENDEE:evil " + "é" * 100
+    tomorrow_visit.reason = reason
+    tomorrow_visit.save()
+    data = ics(Appointment.get_by_id(tomorrow_visit.id))
+
+    assert data.endswith(b"\r\n")
+    physical = data[:-2].split(b"\r\n")
+    for line in physical:
+        assert len(line) <= 75, line
+        assert b"\r" not in line and b"\n" not in line
+        line.decode("utf-8")  # folded between characters, never inside one
+    logical: list[str] = []
+    for line in physical:
+        if line.startswith(b" "):
+            logical[-1] += line[1:].decode()
+        else:
+            logical.append(line.decode())
+    fields = dict(line.split(":", 1) for line in logical)
+    assert not any(name.startswith("ATTENDEE") for name in fields)
+    assert _unescape_ics_text(fields["SUMMARY"]) == f"Appointment with {long_name}"
+    assert _unescape_ics_text(fields["LOCATION"]) == "St Mary's; Ward 3, East, 1 Road\nLeeds\nUK"
+    assert _unescape_ics_text(fields["DESCRIPTION"]) == (
+        f"Appointment no. {tomorrow_visit.id}. Pain; left arm, since C:\\Monday\nand\nworse\n"
+        "ATTENDEE:evil " + "é" * 100)
+    assert len(physical) > len(logical)  # the long ones were folded
