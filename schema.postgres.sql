@@ -88,9 +88,18 @@ CREATE TABLE IF NOT EXISTS "patient" (
     "weight_kg"         REAL CHECK (weight_kg BETWEEN 1 AND 400),
     "blood_group"       VARCHAR(3)
                         CHECK (blood_group IN ('A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-')),
-    "is_disabled"       BOOLEAN NOT NULL DEFAULT false,
-    "profile_photo_url" VARCHAR(500)
+    "is_disabled"       BOOLEAN NOT NULL DEFAULT false
 );
+-- Earlier versions had a column "profile_photo_url" that nothing set or showed; photos are in
+-- profile_photo below. Looked up first, so that a current database never waits for the
+-- table's exclusive lock at start-up.
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'patient'
+               AND column_name = 'profile_photo_url') THEN
+        ALTER TABLE "patient" DROP COLUMN "profile_photo_url";
+    END IF;
+END $$;
 CREATE UNIQUE INDEX IF NOT EXISTS "patient_user_id" ON "patient" ("user_id");
 CREATE INDEX IF NOT EXISTS "patient_phone" ON "patient" ("phone");
 -- Search by any part of a name or phone.
@@ -531,4 +540,14 @@ CREATE INDEX IF NOT EXISTS "export_job_status_due_at" ON "export_job" ("status",
 CREATE TABLE IF NOT EXISTS "export_file" (
     "job_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "export_job" ("id") ON DELETE CASCADE,
     "data"   BYTEA NOT NULL
+);
+
+-- A patient's or doctor's profile photo, one per login: a JPEG that HMS encoded itself from the
+-- upload (at most 256 pixels a side, no metadata), kept in the database so that every web host
+-- serves the same one. etag is the JPEG's SHA-256, the photo's URL version and HTTP ETag.
+CREATE TABLE IF NOT EXISTS "profile_photo" (
+    "user_id"    INTEGER NOT NULL PRIMARY KEY REFERENCES "users" ("id") ON DELETE CASCADE,
+    "jpeg"       BYTEA NOT NULL,
+    "etag"       VARCHAR(64) NOT NULL,
+    "updated_at" TIMESTAMP NOT NULL
 );

@@ -83,9 +83,10 @@ CREATE TABLE IF NOT EXISTS "patient" (
     "weight_kg"         REAL CHECK (weight_kg BETWEEN 1 AND 400),
     "blood_group"       VARCHAR(3)
                         CHECK (blood_group IN ('A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-')),
-    "is_disabled"       INTEGER NOT NULL DEFAULT 0 CHECK (is_disabled IN (0, 1)),
-    "profile_photo_url" VARCHAR(500)
+    "is_disabled"       INTEGER NOT NULL DEFAULT 0 CHECK (is_disabled IN (0, 1))
 );
+-- Earlier versions had a column "profile_photo_url" here that nothing set or showed: hms/db.py
+-- drops it (DROPPED_COLUMNS); photos are in profile_photo below.
 CREATE UNIQUE INDEX IF NOT EXISTS "patient_user_id" ON "patient" ("user_id");
 CREATE INDEX IF NOT EXISTS "patient_phone" ON "patient" ("phone");
 
@@ -533,4 +534,14 @@ CREATE INDEX IF NOT EXISTS "export_job_status_due_at" ON "export_job" ("status",
 CREATE TABLE IF NOT EXISTS "export_file" (
     "job_id" INTEGER NOT NULL PRIMARY KEY REFERENCES "export_job" ("id") ON DELETE CASCADE,
     "data"   BLOB NOT NULL
+);
+
+-- A patient's or doctor's profile photo, one per login: a JPEG that HMS encoded itself from the
+-- upload (at most 256 pixels a side, no metadata), kept in the database so that every web host
+-- serves the same one. etag is the JPEG's SHA-256, the photo's URL version and HTTP ETag.
+CREATE TABLE IF NOT EXISTS "profile_photo" (
+    "user_id"    INTEGER NOT NULL PRIMARY KEY REFERENCES "users" ("id") ON DELETE CASCADE,
+    "jpeg"       BLOB NOT NULL,
+    "etag"       VARCHAR(64) NOT NULL,
+    "updated_at" DATETIME NOT NULL
 );

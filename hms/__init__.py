@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
         exports,
         home,
         patients,
+        photos,
         profiles,
         reports,
         scheduling,
@@ -100,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(treatments.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(photos.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(exports.bp)

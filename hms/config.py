@@ -24,6 +24,9 @@ DEFAULTS: dict[str, object] = {
     "REMINDER_DAYS_AHEAD": 1,
     # Background exports are kept this many days, then removed.
     "EXPORT_DAYS": 7,
+    # The largest profile photo a patient or doctor may upload, in bytes (it is stored much
+    # smaller: re-encoded to at most 256 pixels a side).
+    "PHOTO_MAX_BYTES": 5 * 1024 * 1024,
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
     "SMTP_USER": "",
@@ -70,7 +73,7 @@ _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
          "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT", "PASSWORD_MIN_LENGTH",
          "SESSION_IDLE_MINUTES", "SESSION_HOURS", "STAFF_SESSION_IDLE_MINUTES",
          "STAFF_SESSION_HOURS", "RESET_MINUTES", "INVITE_DAYS",
-         "MAX_CONTENT_LENGTH"}
+         "MAX_CONTENT_LENGTH", "PHOTO_MAX_BYTES"}
 _BOOLS = {"SMTP_STARTTLS", "HTTPS"}
 
 

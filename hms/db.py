@@ -89,6 +89,14 @@ ADDED_COLUMNS = {
     ("export_job", "attempts"): "INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0)",
 }
 
+# Columns that a release left behind, and why: init drops each one still there (SQLite 3.35+
+# rewrites the table; nothing indexes, checks or refers to these columns, which DROP COLUMN
+# requires). schema.postgres.sql drops them on PostgreSQL.
+DROPPED_COLUMNS = {
+    # Never set or shown by any version; photos are in profile_photo (hms/photos.py).
+    ("patient", "profile_photo_url"): "replaced by profile_photo",
+}
+
 _SENT_COLUMNS = "id, status, attempts, last_error, claimed_at, sent_at"
 # Tables whose CHECK changed after a release, which SQLite cannot alter: when the table's SQL
 # lacks the marker, init renames it, lets schema.sql create the new one, and copies the rows
@@ -138,6 +146,9 @@ def init_schema() -> None:
                                                           db.get_columns(table)}:
                         db.execute_sql(
                             f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
+                for table, column in DROPPED_COLUMNS:
+                    if table in tables and column in {c.name for c in db.get_columns(table)}:
+                        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
             db.connection().executescript(sql)
             with db.atomic():
                 for table in aside:

@@ -205,7 +205,6 @@ class Patient(BaseModel):
         max_length=3, null=True, constraints=[Check(_in("blood_group", BLOOD_GROUPS))]
     )
     is_disabled = BooleanField(default=False)
-    profile_photo_url = CharField(max_length=500, null=True)
 
     class Meta:
         indexes = ((("phone",), False),)
@@ -610,6 +609,16 @@ class ExportFile(BaseModel):
     data = BlobField()
 
 
+class ProfilePhoto(BaseModel):
+    """A patient's or doctor's photo: the JPEG HMS made from their upload (hms/photos.py), and
+    its SHA-256, which versions its URL and is its ETag."""
+
+    user = ForeignKeyField(User, primary_key=True, on_delete="CASCADE", backref="+")
+    jpeg = BlobField()
+    etag = CharField(max_length=64)
+    updated_at = DateTimeField(default=utc_now)
+
+
 # SQLite's FTS5 indexes; PostgreSQL searches the columns themselves (pg_trgm).
 SQLITE_ONLY = (PatientSearch, UserSearch)
 
@@ -638,6 +647,7 @@ MODELS = [
     HistoryPdf,
     ExportJob,
     ExportFile,
+    ProfilePhoto,
 ]
 
 
