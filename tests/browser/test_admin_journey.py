@@ -38,14 +38,6 @@ def new_tab(browser):
         context.close()
 
 
-def log_in_as(tab, base: str, username: str, password: str) -> None:
-    tab.goto(f"{base}/login")
-    tab.get_by_label("Username").fill(username)
-    tab.get_by_label("Password").fill(password)
-    tab.get_by_role("button", name="Log in").click()
-    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
-
-
 def cached_keys(app, namespace: str) -> list[str]:
     """The values this test's site holds in Redis under one namespace, any generation."""
     cache = app.extensions["hms_cache"]
@@ -74,7 +66,7 @@ def test_admin_creates_a_doctor_who_opens_slots_that_a_patient_books(
     expect(doctor_list.get_by_role("link", name=NAME)).to_have_count(0)
     assert cached_keys(app, "directory")
 
-    # The admin: Doctors tab → Add a doctor, the password left blank.
+    # The admin: Doctors tab → Add a doctor; the doctor will choose their own password.
     log_in(admin, live_server, "admin")
     expect(admin.get_by_role("heading", name="Hospital dashboard")).to_be_visible()
     tabs = admin.get_by_role("navigation", name="Admin")
@@ -88,21 +80,22 @@ def test_admin_creates_a_doctor_who_opens_slots_that_a_patient_books(
     admin.get_by_label("About").fill(ABOUT)
     admin.get_by_label("Username").fill(USERNAME)
     admin.get_by_label("Email", exact=True).fill(EMAIL)
-    expect(admin.get_by_label("Password (leave blank for a one-time password)")).to_have_value("")
+    expect(admin.get_by_label("Password")).to_have_count(0)  # the admin never knows it
     admin.get_by_role("button", name="Create doctor").click()
 
-    expect(admin.locator("#messages")).to_have_text(f"{NAME} can now log in as {USERNAME}.")
+    expect(admin.locator("#messages")).to_have_text(
+        f"{NAME} is invited to choose a password for {USERNAME}.")
     expect(admin.get_by_role("heading", name=NAME)).to_be_visible()
-    one_time = admin.locator("main code")
-    expect(one_time).to_have_count(1)
-    password = one_time.inner_text().strip()
-    assert len(password) >= 8 and password in admin.locator("main p.flash").inner_text()
+    shown = admin.locator("main p.code")
+    expect(shown).to_have_count(1)
+    code = shown.inner_text().strip()
+    assert len(code.replace("-", "")) >= 20
 
     doctor = Doctor.get(Doctor.full_name == NAME)
     user = User.get_by_id(doctor.user_id)
     assert (user.username, user.email, user.role, user.is_active) == (
         USERNAME, EMAIL, "doctor", True)
-    assert password not in (user.password_hash or "")  # stored hashed
+    assert user.password_hash is None  # until the doctor chooses it
     assert doctor.department_id == Department.get(Department.name == "Dermatology").id
     assert (doctor.experience_years, doctor.about) == (12, ABOUT)
     assert not DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).exists()
@@ -112,8 +105,8 @@ def test_admin_creates_a_doctor_who_opens_slots_that_a_patient_books(
     admin.locator("#doctor-list").get_by_role("link", name=NAME).click()
     expect(admin).to_have_url(f"{live_server}/admin/doctors/{doctor.id}")
     expect(admin.locator(f"#doctor-{doctor.id}")).to_contain_text(f"{USERNAME} · {EMAIL}")
-    expect(admin.locator("main code")).to_have_count(0)
-    assert password not in admin.content()
+    expect(admin.locator("main p.code")).to_have_count(0)
+    assert code not in admin.content()
 
     # The patient searches again: the new doctor is listed on the very next request. Their
     # page has nothing free on next week's Wednesday yet (and those free slots are now cached).
@@ -129,9 +122,13 @@ def test_admin_creates_a_doctor_who_opens_slots_that_a_patient_books(
     assert still_marked(patient)
     assert cached_keys(app, f"slots:{doctor.id}")
 
-    # The new doctor logs in with the one-time password and opens one slot next week.
+    # The new doctor types the code, chooses a password, and opens one slot next week.
     dr = new_tab()
-    log_in_as(dr, live_server, USERNAME, password)
+    dr.goto(f"{live_server}/account/password")
+    dr.get_by_label("Code from your letter").fill(code)
+    dr.get_by_label("New password", exact=True).fill("skin-deep-sunrise")
+    dr.get_by_label("Repeat the new password").fill("skin-deep-sunrise")
+    dr.get_by_role("button", name="Set my password").click()
     expect(dr.get_by_role("heading", name="Today's appointments")).to_be_visible()
     mark_page(dr)
     dr.get_by_role("link", name="Availability").click()
