@@ -47,6 +47,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_sessionfinish(session):
+    """Cancel the timers left waiting, so the process can end. Flask-Limiter's in-memory
+    fallback starts a threading.Timer per app; under libfaketime (tests/test_clock.py) a timed
+    wait on the monotonic clock never returns (libfaketime issue 390), and the interpreter
+    would wait for those threads forever at exit."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
 def pytest_generate_tests(metafunc):
     """Tests marked `calendar` run at every instant of the matrix (tests/instants.py), or at
     the instants the marker names."""

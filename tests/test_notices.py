@@ -484,7 +484,7 @@ def _unescape_ics_text(value: str) -> str:
 
 @pytest.mark.calendar(DEFAULT)
 def test_every_text_of_the_calendar_file_is_escaped_and_folded(ctx, people, tomorrow_visit):
-    long_name = "Dr Zoë Ångström-Øster, MD; ÜBER\\SPECIAL " + "ß€😀" * 40
+    long_name = "Dr Zoë Ångström-Øster, MD; ÜBER\\SPECIAL " + "ß€😀" * 25  # 115 of 120
     Doctor.update(full_name=long_name).where(Doctor.id == tomorrow_visit.doctor_id).execute()
     ctx.config.update(CLINIC_NAME="St Mary's; Ward 3, East", CLINIC_ADDRESS="1 Road\r\nLeeds\rUK")
     reason = "Pain; left arm, since C:\\Monday\nand\r\nworse\rATTENDEE:evil " + "é" * 100
