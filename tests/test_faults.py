@@ -30,9 +30,10 @@ import tasks
 from hms import exporting, notices, work
 from hms.accounts import register_patient
 from hms.clock import utc_now
-from hms.models import Appointment, ExportFile, ExportJob, Patient, Reminder, Treatment
+from hms.models import (AccountMail, Appointment, ExportFile, ExportJob, Patient, Reminder,
+                        Treatment)
 from instants import DEFAULT, MATRIX
-from support import PASSWORD, free_port, wait_for, without_faketime
+from support import PASSWORD, csrf_token, free_port, mailed_path, wait_for, without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER = Path(sys.executable).parent / "huey_consumer"
@@ -131,7 +132,7 @@ class Rig:
     def sweep(self, now: dt.datetime) -> dict:
         with self.app.app_context():
             return work.sweep(now, tasks.send_reminder, tasks.send_monthly_report,
-                              tasks.export_history)
+                              tasks.export_history, tasks.send_account_mail)
 
     def stop(self) -> None:
         for proc in self.workers:
@@ -294,6 +295,39 @@ def test_a_worker_killed_during_a_reminder_run_loses_none_and_resends_none(
         if not received[visit.patient.user.email]:
             assert row.status == "unknown", "a reminder was lost without a trace"
     assert counts["lost"] <= statuses["unknown"]
+
+
+def test_a_reset_asked_while_redis_and_smtp_are_down_arrives_once_and_works(rig, app, client):
+    """The patient asks for a reset link with Redis and the mail server both away: the page
+    answers as usual, the mail is recorded, the sweep hands it over once Redis is back, the
+    worker's first try fails, and the next one delivers it, once, with a link that works."""
+    rig.start_worker()
+    rig.redis.kill()
+    page = client.get("/account/forgot")
+    asked = client.post("/account/forgot", data={"csrf_token": csrf_token(page.text),
+                                                 "email": "pat1@test.example"})
+    assert asked.status_code == 200 and "If an account has the address" in asked.text
+    [row] = AccountMail.select()
+    assert row.kind == "reset" and row.status in ("queued", "sending")
+    now = utc_now()
+    assert rig.sweep(now + work.REQUEUE)["accounts"] == 0  # Redis is still away
+    rig.redis.start()  # back, and empty
+    assert rig.sweep(now + 2 * work.REQUEUE)["accounts"] == 1
+    assert wait_for(lambda: AccountMail.get_by_id(row.id).status == "failed")  # no server
+    rig.mail.up()
+    assert rig.sweep(now + 10 * MINUTE)["accounts"] == 1
+    assert wait_for(lambda: AccountMail.get_by_id(row.id).status == "sent")
+    for minutes in (20, 40):  # nothing is sent again
+        assert rig.sweep(now + minutes * MINUTE)["accounts"] == 0
+    [mail] = rig.mail.messages
+    assert mail["To"] == "pat1@test.example" and mail["Subject"] == "Reset your password"
+    path = mailed_path(mail)
+    form = client.get(path)
+    assert form.status_code == 200 and "pat.one" in form.text
+    done = client.post(path, data={"csrf_token": csrf_token(form.text),
+                                   "password": "lighthouse-keeper-9",
+                                   "confirm": "lighthouse-keeper-9"})
+    assert done.status_code == 303
 
 
 def long_history(people, visits: int = 150):
