@@ -29,13 +29,22 @@ CREATE UNIQUE INDEX IF NOT EXISTS "department_name" ON "department" ("name");
 CREATE TABLE IF NOT EXISTS "users" (
     "id"            SERIAL NOT NULL PRIMARY KEY,
     "username"      VARCHAR(40) NOT NULL,
-    "email"         VARCHAR(254),           -- walk-in patients may have none yet
+    "email"         VARCHAR(254)            -- walk-in patients may have none yet
+                    CHECK ("email" <> ''),
     "password_hash" VARCHAR(255),           -- NULL: cannot log in until a password is set
     "role"          VARCHAR(20) NOT NULL
                     CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),
     "is_active"     BOOLEAN NOT NULL DEFAULT true,
     "created_at"    TIMESTAMP NOT NULL
 );
+-- Earlier versions could store a blank e-mail (one typed space) as ''; it means "none".
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'users_email_check'
+                   AND conrelid = '"users"'::regclass) THEN
+        UPDATE "users" SET "email" = NULL WHERE "email" = '';
+        ALTER TABLE "users" ADD CONSTRAINT "users_email_check" CHECK ("email" <> '');
+    END IF;
+END $$;
 CREATE UNIQUE INDEX IF NOT EXISTS "users_username" ON "users" ("username");
 CREATE UNIQUE INDEX IF NOT EXISTS "users_email" ON "users" ("email");
 CREATE INDEX IF NOT EXISTS "users_role_created_at" ON "users" ("role", "created_at");

@@ -12,7 +12,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS "department_name" ON "department" ("name");
 CREATE TABLE IF NOT EXISTS "users" (
     "id"            INTEGER NOT NULL PRIMARY KEY,
     "username"      VARCHAR(40) NOT NULL,
-    "email"         VARCHAR(254),           -- walk-in patients may have none yet
+    "email"         VARCHAR(254)            -- walk-in patients may have none yet
+                    CHECK ("email" <> ''),
     "password_hash" VARCHAR(255),           -- NULL: cannot log in until a password is set
     "role"          VARCHAR(20) NOT NULL
                     CHECK (role IN ('admin', 'doctor', 'patient', 'receptionist')),

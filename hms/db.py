@@ -156,6 +156,10 @@ def init_schema() -> None:
                     db.execute_sql(f'DROP TABLE "_old_{table}"')
             for table in new:  # created just now, on a database that may hold rows already
                 db.execute_sql({**BACKFILLS, **REPLACEMENTS}[table])
+            # Earlier versions could store a blank e-mail as ''; it means "none". (A table made
+            # by today's schema.sql refuses '' itself; SQLite cannot add that CHECK to an older
+            # one.)
+            db.execute_sql("UPDATE users SET email = NULL WHERE email = ''")
         else:
             # One script in one transaction (psycopg runs several statements when given no
             # parameters); function bodies hold semicolons, so it is not split.

@@ -75,7 +75,7 @@ class User(UserMixin, BaseModel):
 
     id = AutoField()
     username = CharField(max_length=40, unique=True)
-    email = CharField(max_length=254, unique=True, null=True)
+    email = CharField(max_length=254, unique=True, null=True, constraints=[Check("email <> ''")])
     password_hash = CharField(max_length=255, null=True)
     role = CharField(max_length=20, constraints=[Check(_in("role", ROLES))])
     is_active = BooleanField(default=True)

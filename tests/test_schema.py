@@ -299,6 +299,8 @@ def test_database_rejects_bad_appointment_values(clinic, column, value):
     "UPDATE patient SET gender = 'x' WHERE id = 1",
     "UPDATE users SET role = 'superuser' WHERE id = 1",
     "INSERT INTO users (username, role, created_at) VALUES ('u1', 'admin', '2030-01-01')",
+    "INSERT INTO users (username, email, role, created_at) "
+    "VALUES ('blank', '', 'admin', '2030-01-01')",  # no address is NULL, never ''
     "INSERT INTO working_hours (doctor_id, weekday, start_time, end_time) "
     "VALUES (1, 7, '09:00', '12:00')",
     "INSERT INTO working_hours (doctor_id, weekday, start_time, end_time) "
@@ -416,6 +418,42 @@ def test_the_login_tally_and_search_follow_every_change(clinic):
     Raw(clinic)("DELETE FROM patient WHERE id = 1")
     Raw(clinic)("DELETE FROM users WHERE id = 3")
     assert tally() == {("doctor", 1): 2, ("admin", 1): 1} and found("clinic") == []
+
+
+BEFORE_THE_EMAIL_CHECK = """    "email"         VARCHAR(254)            -- walk-in patients may have none yet
+                    CHECK ("email" <> ''),"""
+
+
+def test_a_blank_email_left_by_an_older_version_becomes_none(engine, tmp_path, request):
+    """Earlier versions stored one typed space as '' (a second one was a 500): the schema's
+    upgrade makes it NULL, no address, and PostgreSQL's then refuses ''."""
+    from hms.db import db, init_schema
+
+    if engine == "postgresql":
+        database = _postgres_database(request.getfixturevalue("postgres"), request,
+                                      POSTGRES_SCHEMA_PATH.read_text())
+        Raw(database)('ALTER TABLE "users" DROP CONSTRAINT "users_email_check"')
+    else:
+        database = SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS)
+        schema = SCHEMA_PATH.read_text()
+        assert BEFORE_THE_EMAIL_CHECK in schema
+        database.connection().executescript(schema.replace(
+            BEFORE_THE_EMAIL_CHECK, '    "email" VARCHAR(254),'))
+    Raw(database)("INSERT INTO users (username, email, role, created_at) VALUES "
+                  "('walk.in', '', 'patient', '2030-01-01'), "
+                  "('grace.h', 'grace@test.example', 'patient', '2030-01-01')")
+    if engine == "postgresql":
+        database.connection().execute(POSTGRES_SCHEMA_PATH.read_text())
+        with pytest.raises(IntegrityError):
+            Raw(database)("UPDATE users SET email = '' WHERE username = 'grace.h'")
+    else:
+        database.close()
+        db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
+        init_schema()
+        database = db
+    with database.connection_context():
+        assert Raw(database)("SELECT username, email FROM users ORDER BY id") == [
+            ("walk.in", None), ("grace.h", "grace@test.example")]
 
 
 def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
