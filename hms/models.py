@@ -128,7 +128,7 @@ class UserSession(BaseModel):
     created_at = DateTimeField(default=utc_now)
     seen_at = DateTimeField(default=utc_now)
     ended_at = DateTimeField(null=True)
-    flashes = TextField(null=True)  # JSON [[category, message], ...] until shown
+    flashes = TextField(null=True)  # JSON [[number, category, message], ...]: see sessions
 
 
 TOKEN_PURPOSES = ("reset", "invite", "confirm")

@@ -5,7 +5,9 @@ made before logout would go on working. So the cookie's user id (Flask-Login's `
 a random token, and the row keyed by its SHA-256 decides whether it still logs anyone in:
 logout or a password change ends the row; a session idle for longer than the setting, or older
 than its lifetime (both shorter for staff), ends on its next request. Flash messages of a
-logged-in user are kept in the row, not in the cookie, since they name patients.
+logged-in user are kept in the row, not in the cookie, since they name patients; each has a
+number, and the cookie keeps only the number of the last one shown. Showing them writes
+nothing, so a page read while another request holds SQLite's write lock never waits for it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 
 from flask import Flask, current_app, g, session
 from flask import get_flashed_messages as cookie_flashes
 from flask_login import current_user
+from peewee import OperationalError
 
 from hms.clock import utc_now
 from hms.models import User, UserSession
 
+log = logging.getLogger(__name__)
 # seen_at is written at most this often, not on every request.
 TOUCH = dt.timedelta(minutes=1)
+SHOWN = "flashes_shown"  # in the cookie: the number of the last message shown
 
 
 def _digest(token: str) -> str:
@@ -66,7 +72,10 @@ def load(token: str) -> User | None:
         g.session_timed_out = True
         return None
     if now - row.seen_at > TOUCH:
-        UserSession.update(seen_at=now).where(UserSession.id == row.id).execute()
+        try:
+            UserSession.update(seen_at=now).where(UserSession.id == row.id).execute()
+        except OperationalError as error:  # SQLite's write lock is held: touch it next time
+            log.warning("Session %s not touched: %s", row.id, error)
     g.user_session = row
     row.user.session_token = token
     return row.user
@@ -93,22 +102,35 @@ def end_all(user: User, keep: UserSession | None = None) -> int:
     return query.execute()
 
 
+def _waiting(row: UserSession) -> list[list]:
+    """The row's messages not shown yet: [number, category, message] each."""
+    shown = session.get(SHOWN, 0)
+    return [m for m in json.loads(row.flashes or "[]") if m[0] > shown]
+
+
 def _keep_flashes_on_server(response):
-    """Move messages flashed for a logged-in user from the cookie into their session row."""
+    """Move messages flashed for a logged-in user from the cookie into their session row,
+    numbered after the last one shown (the shown ones are dropped)."""
     if "_flashes" in session and (row := current()):
-        waiting = json.loads(row.flashes or "[]") + session.pop("_flashes")
+        waiting = _waiting(row)
+        number = max([session.get(SHOWN, 0), *(m[0] for m in waiting)])
+        for category, message in session.pop("_flashes"):
+            number += 1
+            waiting.append([number, category, message])
         row.flashes = json.dumps(waiting)
         UserSession.update(flashes=row.flashes).where(UserSession.id == row.id).execute()
     return response
 
 
 def get_flashed_messages(with_categories: bool = False) -> list:
-    """Flask's get_flashed_messages, plus those waiting in the session row (shown once)."""
-    messages = [tuple(m) for m in cookie_flashes(with_categories=True)]
-    if (row := current()) and row.flashes:
-        messages = [tuple(m) for m in json.loads(row.flashes)] + messages
-        row.flashes = None
-        UserSession.update(flashes=None).where(UserSession.id == row.id).execute()
+    """Flask's get_flashed_messages, plus those waiting in the session row, each shown once:
+    the cookie notes the last one shown."""
+    if "row_flashes" not in g:  # asked again in one request, the same answer (as Flask's)
+        g.row_flashes = []
+        if (row := current()) and (waiting := _waiting(row)):
+            g.row_flashes = [(category, message) for _, category, message in waiting]
+            session[SHOWN] = waiting[-1][0]
+    messages = g.row_flashes + [tuple(m) for m in cookie_flashes(with_categories=True)]
     return messages if with_categories else [message for _, message in messages]
 
 
