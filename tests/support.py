@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from hms import create_app
@@ -70,8 +72,10 @@ def run_queued(huey) -> None:
 
 def without_faketime(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The environment without libfaketime, for redis-server, which cannot run under it (it
-    aborts on a recursive clock call). Its clock never matters to HMS: the suite must pass
-    whatever the machine's clock says, and tests/test_clock.py runs tests under faketime."""
+    aborts on a recursive clock call), and for the Huey worker, whose clock the tests freeze
+    (tests/frozen_process.py) and whose idle threads would never wake under it. The suite
+    must pass whatever the machine's clock says; tests/test_clock.py runs tests under
+    faketime."""
     env = dict(os.environ if environ is None else environ)
     preload = [lib for lib in env.pop("LD_PRELOAD", "").split(":") if lib and "faketime" not in lib]
     if preload:
@@ -159,3 +163,28 @@ def assert_security_headers(response) -> None:
     denied = {item.strip() for item in response.headers.get("Permissions-Policy", "").split(",")}
     for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
         assert f"{feature}=()" in denied, (where, feature)
+
+
+@contextmanager
+def statements():
+    """Record the SQL the app runs, each with its parameters (Peewee logs each statement at
+    DEBUG as (sql, params))."""
+    seen: list[str] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.msg, tuple):
+                sql, params = record.msg
+                seen.append(f"{sql} {params!r}")
+            else:
+                seen.append(str(record.msg))
+
+    logger, handler = logging.getLogger("peewee"), Recorder(logging.DEBUG)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -125,7 +125,7 @@ class Rig:
         proc = subprocess.Popen(
             [sys.executable, str(FROZEN), dt.datetime.now(dt.UTC).isoformat(), str(CONSUMER),
              "tasks.huey", "-w", "2", "-k", "thread", "-g", "TERM", "-n"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=without_faketime(env), stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(proc)
         return proc
 

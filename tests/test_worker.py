@@ -14,7 +14,7 @@ import pytest
 import tasks
 from hms.clock import utc_now
 from hms.models import Appointment, Reminder
-from support import wait_for
+from support import wait_for, without_faketime
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER = Path(sys.executable).parent / "huey_consumer"
@@ -29,10 +29,13 @@ def consumer(app, tmp_path, redis_url, inbox):
            "HMS_INSTANCE_PATH": app.instance_path, "HMS_SECRET_KEY": "test-secret",
            "HMS_SMTP_HOST": "127.0.0.1", "HMS_SMTP_PORT": str(app.config["SMTP_PORT"])}
     log = (tmp_path / "consumer.log").open("w")
-    # The worker's clock stands where the test's does (tests/frozen_process.py).
+    # The worker's clock stands where the test's does (tests/frozen_process.py), whatever the
+    # machine's says, so it runs without libfaketime (tests/test_clock.py): under it, a timed
+    # wait never returns (libfaketime issue 390), and huey's idle worker threads wait so.
     proc = subprocess.Popen([sys.executable, str(FROZEN), dt.datetime.now(dt.UTC).isoformat(),
                              str(CONSUMER), "tasks.huey", "-w", "2", "-k", "thread", "-n"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=without_faketime(env), stdout=log,
+                            stderr=subprocess.STDOUT)
     yield proc
     proc.send_signal(signal.SIGINT)
     try:
