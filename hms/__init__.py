@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         web,
     )
 
+    web.init_compression(app)
     db.init_app(app)
     audit.init_app(app)
     cache.init_app(app)

@@ -18,7 +18,7 @@ from hms.scheduling import (
     offered_slots,
     parse_day,
 )
-from hms.web import arg_int, render
+from hms.web import arg_int, render, wants_fragment
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")
 
@@ -83,8 +83,9 @@ def show(doctor_id: int):
     doctor = bookable_doctor(doctor_id)
     day = picked_day(request.args.get("date"))
     patient = patient_of(current_user) if current_user.role == "patient" else None
-    return render("doctors/show.html", "doctors/_picker.html", doctor=doctor,
-                  soonest=next_free_slots(doctor, patient=patient),
+    # A day picked in the slot picker swaps the picker alone: the soonest times are not shown.
+    soonest = None if wants_fragment() else next_free_slots(doctor, patient=patient)
+    return render("doctors/show.html", "doctors/_picker.html", doctor=doctor, soonest=soonest,
                   **picker(doctor, day, patient=patient))
 
 

@@ -51,3 +51,5 @@ if ! cmp -s package-lock.json node_modules/.hms-lock || [[ ! -e static/htmx.min.
     cp package-lock.json node_modules/.hms-lock
     cp node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
 fi
+echo "==> Compressing the static files once (Brotli and gzip copies beside each)"
+.venv/bin/python -c "from hms.web import precompress_static; precompress_static('static')"

@@ -8,7 +8,8 @@ import gzip
 import pytest
 
 from hms.models import Appointment, User
-from support import csrf_token
+from hms.scheduling import horizon_end
+from support import csrf_token, statements
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
@@ -75,6 +76,22 @@ def test_picker_fragment_lists_only_free_times_and_stays_small(patient_client, p
     assert ">09:00<" in html and ">09:30<" not in html and ">10:00<" in html
     assert len(response.data) < 2048  # the picker swap stays under 2 KB compressed
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_the_picker_swap_does_not_look_up_the_soonest_times_it_never_shows(
+        app, patient_client, people, diary):
+    """The doctor's page lists the soonest free times across the whole horizon; a day picked
+    in its slot picker swaps the picker alone, so it looks at that day only (issue 15)."""
+    url = f"/doctors/{people.doctor('dr.one').id}?date={diary.isoformat()}"
+    with app.app_context():
+        horizon = repr(horizon_end())
+    patient_client.get(url)  # the free times are cached from here on
+    with statements() as page:
+        assert "Soonest" in patient_client.get(url).text
+    with statements() as swap:
+        assert ">09:00<" in patient_client.get(url, headers=HTMX).text
+    assert any(horizon in sql for sql in page)  # the patient's bookings up to the horizon
+    assert not any(horizon in sql for sql in swap)
 
 
 @pytest.mark.parametrize("date", ["2001-01-01", "2999-12-31", "soon"])

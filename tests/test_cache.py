@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import re
 from collections import Counter
-from contextlib import contextmanager
 
 import pytest
 import redis
@@ -19,7 +18,7 @@ from hms.clock import clinic_today
 from hms.db import db
 from hms.models import Appointment, Doctor, DoctorAvailability, User, WorkingHours
 from hms.scheduling import week_start
-from support import PASSWORD, csrf_token, free_port, make_app
+from support import PASSWORD, csrf_token, free_port, make_app, statements
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
@@ -82,26 +81,6 @@ def tile(page: str, label: str) -> int:
 def status_count(page: str, status: str) -> int:
     """A row of the admin dashboard's appointments-by-status table."""
     return int(re.search(rf">{status}</a></td><td>(\d+)</td>", page).group(1))
-
-
-@contextmanager
-def statements():
-    """Record the SQL the app runs (Peewee logs each statement at DEBUG)."""
-    seen: list[str] = []
-
-    class Recorder(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(str(record.msg[0]) if isinstance(record.msg, tuple) else record.msg)
-
-    logger, handler = logging.getLogger("peewee"), Recorder(logging.DEBUG)
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def redis_keys(app, redis_url: str, pattern: str) -> list[bytes]:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import os
+import re
 
+import brotli
 import pytest
+
+from support import assert_security_headers
 
 HTMX = {"HX-Request": "true"}
 
@@ -45,13 +50,15 @@ def test_csrf_failure_for_htmx_goes_to_the_message_area(client):
     assert "<html" not in response.text
 
 
-def test_html_is_compressed_when_the_browser_accepts_gzip(client):
-    response = client.get("/register", headers={"Accept-Encoding": "gzip, br"})
-    assert response.headers["Content-Encoding"] == "gzip"
-    assert "Accept-Encoding" in response.headers["Vary"]
-    html = gzip.decompress(response.data).decode()
-    assert "Create your patient account" in html
-    assert len(response.data) < 2500  # a full page stays a few KB compressed
+def test_html_is_compressed_with_brotli_or_gzip_as_the_browser_accepts(client):
+    chromium = client.get("/register", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert chromium.headers["Content-Encoding"] == "br"  # the smallest for our pages
+    assert "Accept-Encoding" in chromium.headers["Vary"]
+    assert "Create your patient account" in brotli.decompress(chromium.data).decode()
+    older = client.get("/register", headers={"Accept-Encoding": "gzip"})
+    assert older.headers["Content-Encoding"] == "gzip"
+    assert "Create your patient account" in gzip.decompress(older.data).decode()
+    assert len(chromium.data) < len(older.data) < 2500  # a full page stays a few KB compressed
 
 
 def test_nothing_is_compressed_without_accept_encoding(client):
@@ -60,23 +67,66 @@ def test_nothing_is_compressed_without_accept_encoding(client):
     assert "Create your patient account" in response.text
 
 
-def test_static_files_have_versioned_urls_and_are_cached_for_a_year(client):
+def static_urls(html: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+
+
+def test_static_files_are_fetched_once_and_never_revalidated(client, auth):
+    """Versioned URLs, cached as immutable; no no-cache, no cookie, no Vary: Cookie (issue 15
+    found app.css re-checked on every page)."""
+    auth.login("pat.one")
+    urls = static_urls(client.get("/me/").text)
+    assert {url.split("?")[0] for url in urls} == {
+        "/static/app.css", "/static/htmx.min.js", "/static/favicon.svg"}
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{10}$", url), url
+        with client.get(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:
+            assert response.status_code == 200
+            cache = response.headers["Cache-Control"]
+            assert "immutable" in cache and "public" in cache and "no-cache" not in cache
+            assert int(re.search(r"max-age=(\d+)", cache)[1]) >= 31_536_000
+            assert response.headers["Vary"] == "Accept-Encoding"
+            assert "Set-Cookie" not in response.headers
+            assert_security_headers(response)
+            assert response.headers["Content-Encoding"] == "br"  # compressed once, at setup
+            etag = response.headers["ETag"]
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304  # a browser that kept it asks nothing more of us
+    with client.get(urls[0], headers={"Accept-Encoding": "gzip"}) as css:
+        assert b":root" in gzip.decompress(css.data)
+
+
+def test_an_edited_static_file_gets_new_compressed_copies(tmp_path):
+    from hms.web import precompress_static
+
+    style = tmp_path / "app.css"
+    style.write_text("body { color: red; }\n" * 50)
+    precompress_static(str(tmp_path))
+    assert brotli.decompress((tmp_path / "app.css.br").read_bytes()) == style.read_bytes()
+    style.write_text("body { color: blue; }\n" * 50)
+    os.utime(style, (style.stat().st_atime, style.stat().st_mtime + 5))
+    precompress_static(str(tmp_path))
+    assert brotli.decompress((tmp_path / "app.css.br").read_bytes()) == style.read_bytes()
+    assert gzip.decompress((tmp_path / "app.css.gz").read_bytes()) == style.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.css", "app.css.br", "app.css.gz"]
+
+
+def test_every_page_names_its_icon_so_no_browser_asks_for_favicon_ico(client):
     page = client.get("/login").text
-    css_url = page.split('rel="stylesheet" href="')[1].split('"')[0]
-    assert css_url.startswith("/static/app.css?v=")
-    response = client.get(css_url, headers={"Accept-Encoding": "gzip"})
-    assert response.status_code == 200
-    assert "max-age=31536000" in response.headers["Cache-Control"]
-    assert "immutable" in response.headers["Cache-Control"]
-    assert b":root" in gzip.decompress(response.data)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)[1]
+    with client.get(icon) as response:
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.data
+    head = page.split("<title>")[0]  # asked for before anything else in the page
+    assert "app.css" in head and "htmx.min.js" in head
 
 
 def test_htmx_is_served_from_static_after_setup(client):
     page = client.get("/login").text
     js_url = page.split('<script src="')[1].split('"')[0]
-    response = client.get(js_url, headers={"Accept-Encoding": "gzip"})
-    assert response.status_code == 200, "run scripts/setup.sh: it copies htmx into static/"
-    assert len(response.data) < 16_000  # htmx 4 is about 13 KB gzipped
+    with client.get(js_url, headers={"Accept-Encoding": "gzip"}) as response:
+        assert response.status_code == 200, "run scripts/setup.sh: it copies htmx into static/"
+        assert len(response.data) < 16_000  # htmx 4 is about 13 KB gzipped
 
 
 def test_unknown_page_is_a_friendly_404_page_or_fragment(client):
