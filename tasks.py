@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from contextlib import contextmanager
 
 from huey import RedisHuey, crontab
@@ -26,6 +27,7 @@ huey = RedisHuey("hms", results=False,
 
 app = None
 in_worker = False  # set by the worker's start-up hook
+_building = threading.Lock()
 
 
 # A web request that hands work to the queue waits this long for Redis, no longer: the work
@@ -46,18 +48,25 @@ def connect(redis_url: str) -> None:
 
 @huey.on_startup()
 def build_app() -> None:
-    """Build the Flask app once per worker, so tasks can use its config and database."""
+    """Build the Flask app once per worker process, so tasks can use its config and database.
+    Each worker thread runs this hook on start-up, at the same moment: one builds the app,
+    the others wait for it (two threads compiling Werkzeug's routes at once can fail, a
+    CPython 3.11 race: "AST constructor recursion depth mismatch")."""
     global app, in_worker
-    if app is None:
-        from hms import create_app
+    with _building:
+        if app is None:
+            from hms import create_app
 
-        in_worker = True
-        app = create_app()
+            in_worker = True
+            app = create_app()
 
 
 @contextmanager
 def _in_app():
-    """The worker's app context with a database connection, for one task."""
+    """The worker's app context with a database connection, for one task (the app is built
+    now if the start-up hook failed)."""
+    if app is None:
+        build_app()
     with app.app_context(), db.connection_context():
         yield
 
