@@ -1,4 +1,5 @@
-"""Measure what a slow clinic terminal downloads: each main page and swap, gzipped.
+"""Measure what a slow clinic terminal downloads: each main page and swap, as Brotli (what
+Chromium is sent) and gzip.
 
 Builds a throwaway demo hospital, logs in as each role through the real forms and prints a
 Markdown table (paste it into bench/BENCHMARKS.md). Run: .venv/bin/python bench/page_weights.py
@@ -33,10 +34,15 @@ def main() -> None:
                 doctor = Doctor.get(Doctor.full_name == "Dr Gregory House")
         rows = []
 
+        def size(client, url: str, headers: dict | None, encoding: str) -> tuple[int, int]:
+            # As sent: answers under 500 bytes go uncompressed (Flask-Compress's minimum).
+            with client.get(url, headers={**(headers or {}), "Accept-Encoding": encoding}) as r:
+                return r.status_code, len(r.data)
+
         def measure(client, label: str, url: str, headers: dict | None = None) -> None:
-            response = client.get(url, headers={"Accept-Encoding": "gzip", **(headers or {})})
-            raw = len(client.get(url, headers=headers or {}).data)
-            rows.append((label, url, response.status_code, raw, len(response.data)))
+            status, raw = size(client, url, headers, "")
+            rows.append((label, url, status, raw, size(client, url, headers, "br")[1],
+                         size(client, url, headers, "gzip")[1]))
 
         for username, pages in {
             "anna": [("Patient home", "/me/", None), ("Find a doctor", "/doctors/", None),
@@ -65,10 +71,10 @@ def main() -> None:
         for asset in ("app.css", "htmx.min.js"):
             measure(anonymous, f"static/{asset}", f"/static/{asset}")
 
-    print("| page | URL | status | bytes | gzipped |")
-    print("| --- | --- | --- | --- | --- |")
-    for label, url, status, raw, gz in rows:
-        print(f"| {label} | `{url}` | {status} | {raw:,} | {gz:,} |")
+    print("| page | URL | status | bytes | Brotli | gzip |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, url, status, raw, br, gz in rows:
+        print(f"| {label} | `{url}` | {status} | {raw:,} | {br:,} | {gz:,} |")
 
 
 if __name__ == "__main__":

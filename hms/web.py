@@ -1,11 +1,11 @@
 """How every response is shaped: page or fragment, Vary, compression, static caching, errors,
 security headers.
 
-Static files are served by WhiteNoise, in front of Flask: from memory of what is on disk,
-precompressed once (Brotli and gzip, next to each file), with a year's immutable caching
+Static files are served by WhiteNoise, in front of Flask: the files found at start,
+precompressed once (Brotli and gzip, next to each file), cached as immutable for ten years
 (every URL the pages give carries the file's digest), and without the session, the user or
-the database. Every other response is compressed by Flask-Compress (zstd, Brotli or gzip, as
-the browser prefers)."""
+the database. Every other response is compressed by Flask-Compress: Brotli, else zstd, else
+gzip, as the browser accepts."""
 
 from __future__ import annotations
 
@@ -236,22 +236,22 @@ class _Compressor(Compressor):
         partial = f"{path}{suffix}.{os.getpid()}.tmp"
         with open(partial, "wb") as file:
             file.write(data)
-        os.utime(partial, (stat_result.st_atime, stat_result.st_mtime))  # as the file's
+        os.utime(partial, ns=(stat_result.st_atime_ns, stat_result.st_mtime_ns))  # the file's
         os.replace(partial, path + suffix)
         return path + suffix
 
 
 def precompress_static(folder: str) -> None:
-    """Brotli and gzip copies of each static file, made when missing or older than the file
-    (scripts/setup.sh makes them first; an edited file gets new ones at the next start). A
-    copy carries its file's modification time."""
+    """Brotli and gzip copies of each static file, made when missing or not of the file as it
+    is (scripts/setup.sh makes them first; an edited file gets new ones at the next start). A
+    copy carries its file's modification time, to the nanosecond."""
     compressor = _Compressor(quiet=True)
     for path in Path(folder).rglob("*"):
         if not path.is_file() or path.suffix in (".gz", ".br", ".tmp") or \
                 not compressor.should_compress(path.name):
             continue
-        made = path.stat().st_mtime
-        if any(not copy.exists() or copy.stat().st_mtime != made
+        made = path.stat().st_mtime_ns
+        if any(not copy.exists() or copy.stat().st_mtime_ns != made
                for copy in (path.with_name(path.name + ".br"), path.with_name(path.name + ".gz"))):
             compressor.compress(str(path))
 
