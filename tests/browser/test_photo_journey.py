@@ -19,9 +19,6 @@ def test_patient_uploads_a_photo_sees_it_on_the_profile_and_removes_it(live_serv
     exif.get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitude] = (51.0, 30.0, 26.0)
     photo = tmp_path / "holiday.jpg"
     picture.save(photo, "JPEG", exif=exif)
-    loaded = []  # the photo's own requests, as the browser made them
-    page.on("response", lambda r: loaded.append((r.status, r.headers.get("content-type")))
-            if "/photos/" in r.url else None)
     page.on("dialog", lambda dialog: dialog.accept())  # "Remove your photo?" (htmx confirm)
 
     log_in(page, live_server, "pat.one")
@@ -40,7 +37,8 @@ def test_patient_uploads_a_photo_sees_it_on_the_profile_and_removes_it(live_serv
     assert ProfilePhoto.select().count() == 0
 
     page.get_by_label("A photo: JPEG or PNG, up to 5 MB").set_input_files(photo)
-    page.get_by_role("button", name="Upload photo").click()
+    with page.expect_response(lambda r: "/photos/" in r.url) as fetched:
+        page.get_by_role("button", name="Upload photo").click()
     expect(page.get_by_text("Your photo is saved.")).to_be_visible()
     image = page.get_by_role("img", name="Your photo")
     expect(image).to_be_visible()
@@ -49,8 +47,8 @@ def test_patient_uploads_a_photo_sees_it_on_the_profile_and_removes_it(live_serv
     kept = Image.open(io.BytesIO(bytes(ProfilePhoto.get(
         ProfilePhoto.user == people.user("pat.one").id).jpeg)))
     assert kept.size == (256, 171) and not kept.getexif()
-    page.wait_for_load_state("networkidle")
-    assert (200, "image/jpeg") in loaded  # the browser fetched the photo itself, logged in
+    # The browser fetched the photo itself, logged in.
+    assert (fetched.value.status, fetched.value.headers["content-type"]) == (200, "image/jpeg")
 
     page.get_by_role("button", name="Remove photo").click()
     expect(page.get_by_text("Your photo is removed.")).to_be_visible()
