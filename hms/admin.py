@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 from peewee import JOIN, Case, IntegrityError, fn
 
@@ -48,7 +48,7 @@ from hms.scheduling import (
     parse_day,
     reschedule_appointment,
 )
-from hms.web import arg_int, ascii_int, render
+from hms.web import arg_int, ascii_int, render, see_other
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 25
@@ -153,7 +153,7 @@ def edit_doctor(doctor_id: int):
         doctor.save()
         doctor_changed(doctor.id)
         flash("Saved.", "success")
-        return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+        return see_other(url_for(".doctor", doctor_id=doctor.id))
     return render("admin/doctor_form.html", "admin/_doctor_form.html",
                   status=422 if request.method == "POST" else 200, form=form, doctor=doctor)
 
@@ -166,7 +166,7 @@ def doctor_active(doctor_id: int, change: str):
                      " Settle their future appointments below." if change == "deactivate"
                      else "")
     doctor_changed(doctor.id)
-    return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+    return see_other(url_for(".doctor", doctor_id=doctor.id))
 
 
 @bp.post("/doctors/<int:doctor_id>/delete")
@@ -176,10 +176,10 @@ def remove_doctor(doctor_id: int):
     if not delete_doctor(doctor):
         flash(f"{doctor.full_name} has appointments on record and cannot be deleted; "
               "deactivate them instead.", "error")
-        return redirect(url_for(".doctor", doctor_id=doctor.id), 303)
+        return see_other(url_for(".doctor", doctor_id=doctor.id))
     doctor_changed(doctor.id)
     flash(f"{doctor.full_name} was deleted.", "success")
-    return redirect(url_for(".doctors"), 303)
+    return see_other(url_for(".doctors"))
 
 
 def _change_activity(user: User, change: str, name: str, patient: Patient | None,
@@ -201,7 +201,7 @@ def departments():
         Department.create(name=form.name.data.strip(), description=form.description.data or "")
         directory_changed()
         flash(f"{form.name.data.strip()} added.", "success")
-        return redirect(url_for(".departments"), 303)
+        return see_other(url_for(".departments"))
     rows = (Department.select(Department, fn.COUNT(Doctor.id).alias("doctors"))
             .join(Doctor, JOIN.LEFT_OUTER, on=(Doctor.department == Department.id))
             .group_by(Department.id).order_by(Department.name))
@@ -222,7 +222,7 @@ def rename_department(department_id: int):
         flash(f"Saved {dept.name}.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for(".departments"), 303)
+    return see_other(url_for(".departments"))
 
 
 @bp.post("/departments/<int:department_id>/delete")
@@ -235,7 +235,7 @@ def delete_department(department_id: int):
         dept.delete_instance()
         directory_changed()
         flash(f"{dept.name} removed.", "success")
-    return redirect(url_for(".departments"), 303)
+    return see_other(url_for(".departments"))
 
 
 # --- patients ---------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def new_patient():
                                    form.phone.data, form.address.data or "", form.email.data)
         _save_patient(patient, form)
         flash(f"{patient.full_name} is patient no. {patient.id}.", "success")
-        return redirect(url_for(".patient", patient_id=patient.id), 303)
+        return see_other(url_for(".patient", patient_id=patient.id))
     return render("admin/patient_form.html", "admin/_patient_form.html",
                   status=422 if request.method == "POST" else 200, form=form, patient=None)
 
@@ -310,7 +310,7 @@ def edit_patient(patient_id: int):
     if form.validate_on_submit():
         _save_patient(patient, form)
         flash("Saved.", "success")
-        return redirect(url_for(".patient", patient_id=patient.id), 303)
+        return see_other(url_for(".patient", patient_id=patient.id))
     return render("admin/patient_form.html", "admin/_patient_form.html",
                   status=422 if request.method == "POST" else 200, form=form, patient=patient)
 
@@ -320,7 +320,7 @@ def patient_active(patient_id: int, change: str):
     """Deactivate a patient's login (they cannot log in) or bring it back."""
     patient = _patient_or_404(patient_id)
     _change_activity(patient.user, change, patient.full_name, patient, "patient", patient.id)
-    return redirect(url_for(".patient", patient_id=patient.id), 303)
+    return see_other(url_for(".patient", patient_id=patient.id))
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def staff_active(user_id: int, change: str):
         flash("You cannot deactivate your own account.", "error")
     else:
         _change_activity(user, change, user.username, None, "user", user.id)
-    return redirect(url_for(".staff"), 303)
+    return see_other(url_for(".staff"))
 
 
 # --- search, appointments, audit log ----------------------------------------------------------
@@ -460,7 +460,7 @@ def reassign(appointment_id: int):
         audit(current_user, "reassign", moved.patient_id, "appointment", moved.id)
         flash(f"{moved.patient.full_name}'s appointment now is with {colleague.full_name}.",
               "success")
-    return redirect(url_for(".doctor", doctor_id=appt.doctor_id), 303)
+    return see_other(url_for(".doctor", doctor_id=appt.doctor_id))
 
 
 def arg_form_int(name: str) -> int:
@@ -506,7 +506,7 @@ def retry_job(kind: str, item_id: int):
     row = model.get_or_none(model.id == item_id) or abort(404)
     if not work.retry(kind, row, utc_now()):
         flash("That item cannot be tried again now.", "error")
-        return redirect(url_for("admin.jobs"), 303)
+        return see_other(url_for("admin.jobs"))
     audit(current_user, f"retry:{kind}", None, kind, row.id)
     import tasks
 
@@ -514,4 +514,4 @@ def retry_job(kind: str, item_id: int):
     flash("Queued again; the job queue is unreachable, so it goes when it is back."
           if counts["not handed out"] else "Queued again: the worker is trying it now.",
           "success")
-    return redirect(url_for("admin.jobs"), 303)
+    return see_other(url_for("admin.jobs"))

@@ -27,7 +27,7 @@ from hms.scheduling import (
     slot_key,
 )
 from hms.visits import change_status, with_treatments
-from hms.web import arg_int, local_path, render, wants_fragment
+from hms.web import arg_int, local_path, render, see_other, wants_fragment
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
@@ -85,7 +85,7 @@ def book(doctor_id: int):
             appt = attempt.appointment
             flash(f"Booked: {appt.date:%A %-d %B} at {appt.time:%H:%M} with "
                   f"{doctor.full_name}.", "success")
-            return redirect(url_for(".detail", appointment_id=appt.id), 303)
+            return see_other(url_for(".detail", appointment_id=appt.id))
     elif slot is None:
         return redirect(url_for("doctors.show", doctor_id=doctor.id))
     else:
@@ -158,7 +158,7 @@ def reschedule(appointment_id: int):
             error, status = refusal.message, refusal.status
         else:
             flash(f"Moved to {moved.date:%A %-d %B} at {moved.time:%H:%M}.", "success")
-            return redirect(url_for(".detail", appointment_id=moved.id), 303)
+            return see_other(url_for(".detail", appointment_id=moved.id))
     elif appt.status not in MOVABLE:
         error, status = f"A {appt.status.replace('_', ' ')} appointment cannot be rescheduled.", 409
     # The picker opens on the day asked for, else the chosen slot's, else the appointment's.
@@ -188,7 +188,7 @@ def cancel(appointment_id: int):
         return render("appointments/detail.html", "appointments/_detail.html",
                       status=refusal.status, appt=appt, **_actions(appt))
     flash("The appointment is cancelled and its slot is free for others.", "success")
-    return redirect(url_for(".detail", appointment_id=appt.id), 303)
+    return see_other(url_for(".detail", appointment_id=appt.id))
 
 
 @bp.post("/<int:appointment_id>/status")
@@ -216,7 +216,7 @@ def status(appointment_id: int):
     else:
         flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
     back = local_path(request.form.get("next"))
-    return redirect(back or url_for(".detail", appointment_id=appt.id), 303)
+    return see_other(back or url_for(".detail", appointment_id=appt.id))
 
 
 WHEN = ("today", "upcoming", "past")

@@ -37,7 +37,7 @@ from hms.forms import (
 )
 from hms.models import Appointment, Doctor, Patient, User
 from hms.throttle import by_email, by_username, failed, limiter, setting
-from hms.web import local_path, render
+from hms.web import local_path, render, see_other
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -199,7 +199,7 @@ def login():
             else:
                 _log_in(user)
                 flash(f"Welcome, {user.display_name}.", "success")
-                return redirect(local_path(request.args.get("next")) or landing_url(user), 303)
+                return see_other(local_path(request.args.get("next")) or landing_url(user))
         else:
             form.form_errors.append("Wrong username or password.")
     status = 422 if request.method == "POST" else 200
@@ -213,7 +213,7 @@ def logout():
     sessions.end_current()
     logout_user()
     flash("You have been logged out.", "success")
-    return redirect(url_for("auth.login"), 303)
+    return see_other(url_for("auth.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -322,7 +322,7 @@ def _welcome(user: User, message: str) -> Response:
     sessions.end_all(user)
     _log_in(user)
     flash(message, "success")
-    return redirect(landing_url(user), 303)
+    return see_other(landing_url(user))
 
 
 @bp.route("/account/password/change", methods=["GET", "POST"])
@@ -343,7 +343,7 @@ def change_password():
             flash("Your password is changed." + (
                 f" {ended} other session{'' if ended == 1 else 's'} logged out." if ended else ""),
                 "success")
-            return redirect(landing_url(current_user), 303)
+            return see_other(landing_url(current_user))
     status = 422 if request.method == "POST" else 200
     return render("auth/change_password.html", "auth/_change_password_form.html",
                   status=status, form=form)

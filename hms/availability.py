@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
 from hms.auth import doctor_of, role_required
@@ -28,7 +28,7 @@ from hms.scheduling import (
     week_grid,
     week_start,
 )
-from hms.web import render, wants_fragment
+from hms.web import render, see_other, wants_fragment
 
 bp = Blueprint("availability", __name__, url_prefix="/availability")
 
@@ -91,7 +91,7 @@ def toggle():
                       cell_error=error.message if error else None)
     if error:
         flash(error.message, "error")
-    return redirect(url_for(".week", week=week_start(day).isoformat()), 303)
+    return see_other(url_for(".week", week=week_start(day).isoformat()))
 
 
 BULK = {
@@ -131,7 +131,7 @@ def bulk():
     if wants_fragment():
         return _week_page(monday, message=message)
     flash(message, "error" if kept else "success")
-    return redirect(url_for(".week", week=monday.isoformat()), 303)
+    return see_other(url_for(".week", week=monday.isoformat()))
 
 
 def _parse_plan(form) -> tuple[list[tuple[int, dt.time, dt.time]], dict[int, str]]:
@@ -174,7 +174,7 @@ def plan():
             added = replace_plan(doctor, periods)
             flash(f"Weekly plan saved; {added} new slot{'' if added == 1 else 's'} opened "
                   "up to the booking horizon.", "success")
-            return redirect(url_for(".plan"), 303)
+            return see_other(url_for(".plan"))
         values = request.form
     else:
         errors, values = {}, _plan_values(doctor)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from hms.accounts import register_walk_in
-from hms.appointments import REASON_MAX, attempt_booking
+from hms.appointments import attempt_booking
 from hms.auth import appointment_for, role_required
 from hms.clock import clinic_today
 from hms.doctors import directory, picked_day
@@ -30,7 +30,7 @@ from hms.scheduling import (
     parse_slot,
     slot_key,
 )
-from hms.web import arg_int, ascii_int, render, wants_fragment
+from hms.web import arg_int, ascii_int, render, see_other, wants_fragment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -250,7 +250,7 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
 def picked(url: str, **context):
     """After a walk-in is registered: htmx gets the panel (and the URL), a plain post a 303."""
     if not wants_fragment():
-        return redirect(url, 303)
+        return see_other(url)
     response = panel(**context)
     response.headers["HX-Push-Url"] = url
     return response
@@ -260,7 +260,7 @@ def booked(appt: Appointment):
     """After booking: the slip, in place for htmx (and the queue refreshes), else a 303."""
     url = url_for(".slip", appointment_id=appt.id)
     if not wants_fragment():
-        return redirect(url, 303)
+        return see_other(url)
     response = render("desk/slip.html", "desk/_slip.html", a=appt, **queue_context())
     response.headers["HX-Push-Url"] = url
     response.headers["HX-Trigger"] = "appointment-changed"

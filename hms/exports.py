@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, request, url_for
 from flask_login import current_user, login_required
 from redis import RedisError
 
@@ -17,7 +17,7 @@ from hms.auth import patient_for, patient_of, role_required
 from hms.clock import clinic_today, utc_now
 from hms.models import EXPORT_KINDS, ExportJob, Patient, User
 from hms.pdf import pdf_response
-from hms.web import ascii_int, private_download, render, wants_fragment
+from hms.web import ascii_int, private_download, render, see_other, wants_fragment
 
 bp = Blueprint("exports", __name__)
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def start():
     except RedisError:  # recorded: the sweep hands it to the worker when Redis is back
         log.warning("Export %s waits for the queue: Redis could not be reached", job.id)
     if not wants_fragment():
-        return redirect(url_for("exports.show", job_id=job.id), 303)
+        return see_other(url_for("exports.show", job_id=job.id))
     return _widget(ExportJob.get_by_id(job.id))
 
 

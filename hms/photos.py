@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, request, url_for
 from flask_login import current_user, login_required
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,7 +26,7 @@ from hms.auth import doctor_of, patient_of, role_required
 from hms.clock import utc_now
 from hms.db import write_transaction
 from hms.models import Appointment, Doctor, Patient, ProfilePhoto, User
-from hms.web import render
+from hms.web import render, see_other
 
 bp = Blueprint("photos", __name__)
 
@@ -238,13 +238,13 @@ def _upload_own(back: str, patient: Patient | None):
         return _own_profile(refusal.message, refusal.status)
     save_photo(current_user.id, jpeg, patient)
     flash("Your photo is saved.", "success")
-    return redirect(url_for(back), 303)
+    return see_other(url_for(back))
 
 
 def _remove_own(back: str, patient: Patient | None):
     if remove_photo(current_user.id, patient):
         flash("Your photo is removed.", "success")
-    return redirect(url_for(back), 303)
+    return see_other(url_for(back))
 
 
 @bp.post("/me/profile/photo")
@@ -304,14 +304,14 @@ def _admin_upload(kind: str, number: int):
                       photo_error=refusal.message)
     save_photo(person.user_id, jpeg, person if kind == "patients" else None)
     flash(f"The photo of {person.full_name} is saved.", "success")
-    return redirect(_edit_url(kind, person), 303)
+    return see_other(_edit_url(kind, person))
 
 
 def _admin_remove(kind: str, number: int):
     person = _person(kind, number)
     if remove_photo(person.user_id, person if kind == "patients" else None):
         flash(f"The photo of {person.full_name} is removed.", "success")
-    return redirect(_edit_url(kind, person), 303)
+    return see_other(_edit_url(kind, person))
 
 
 @bp.post("/admin/patients/<int:number>/photo")

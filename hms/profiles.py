@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 from hms import cache
@@ -10,7 +10,7 @@ from hms.audit import audit
 from hms.auth import doctor_of, patient_of, role_required
 from hms.db import db
 from hms.forms import DoctorProfileForm, PatientProfileForm
-from hms.web import render
+from hms.web import render, see_other
 
 bp = Blueprint("profiles", __name__)
 
@@ -34,7 +34,7 @@ def patient():
             me.save()
             audit(current_user, "update", me, "patient", me.id)
         flash("Your profile is saved.", "success")
-        return redirect(url_for(".patient"), 303)
+        return see_other(url_for(".patient"))
     return render("profiles/patient.html", "profiles/_patient_form.html",
                   status=422 if request.method == "POST" else 200, form=form)
 
@@ -55,6 +55,6 @@ def doctor():
         me.save()
         cache.doctor_changed(me.id)  # the directory and dashboards show the new details
         flash("Your profile is saved.", "success")
-        return redirect(url_for(".doctor"), 303)
+        return see_other(url_for(".doctor"))
     return render("profiles/doctor.html", "profiles/_doctor_form.html",
                   status=422 if request.method == "POST" else 200, form=form)

@@ -26,8 +26,9 @@ def setting(name: str):
 
 
 def failed(response) -> bool:
-    """Only refused attempts count against a login (a success answers with a redirect)."""
-    return response.status_code not in (302, 303)
+    """Only refused attempts count against a login (a success answers with the landing page,
+    or a redirect to it)."""
+    return response.status_code >= 400
 
 
 def by_username() -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 from hms.auth import appointment_for, role_required
 from hms.models import VISIT_TYPES
 from hms.scheduling import SchedulingError
 from hms.visits import TREATABLE, TreatmentDraft, add_treatment
-from hms.web import ascii_int, render
+from hms.web import ascii_int, render, see_other
 
 bp = Blueprint("treatments", __name__)
 
@@ -39,7 +39,7 @@ def new(appointment_id: int):
             else:
                 if treatment:
                     flash("Treatment saved.", "success")
-                    return redirect(url_for("appointments.detail", appointment_id=appt.id), 303)
+                    return see_other(url_for("appointments.detail", appointment_id=appt.id))
                 status = 422
     if appt.status not in TREATABLE and "form" not in draft.errors:
         draft.errors["form"] = "Treatments are recorded once the patient has checked in."

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
 import os
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, session, url_for
+from flask.ctx import RequestContext
 from flask_compress import Compress
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -148,6 +150,38 @@ def render(page: str, fragment: str, status: int = 200, **context) -> Response:
     """Render the fragment for htmx swaps, else the full page that includes that same fragment."""
     body = render_template(fragment if wants_fragment() else page, **context)
     return current_app.make_response((body, status))
+
+
+def see_other(url: str) -> Response:
+    """The answer to a form post that succeeded: the view at url, and the address to show.
+
+    Without JavaScript, a 303 to url (post, redirect, get: reloading does not post again).
+    For htmx, the view itself in this one response, with HX-Push-Url for the address bar:
+    a redirect would cost the slow link a second round trip for the same page."""
+    if not request.htmx:
+        return redirect(url, 303)
+    response = _view_at(url)
+    if response.status_code < 300 and request.htmx.boosted:
+        response.headers["HX-Push-Url"] = url
+    return response
+
+
+def _view_at(url: str) -> Response:
+    """GET url inside this request, as the browser would after a redirect: its headers and
+    this request's session (with what the post changed), its role checks, its errors."""
+    parts = urlsplit(url)
+    path = parts.path.removeprefix(request.script_root) or "/"
+    environ = {key: value for key, value in request.environ.items()
+               if key not in ("CONTENT_TYPE", "CONTENT_LENGTH", "werkzeug.request")}
+    environ.update({"REQUEST_METHOD": "GET", "PATH_INFO": path,
+                    "QUERY_STRING": parts.query, "wsgi.input": io.BytesIO()})
+    app = current_app._get_current_object()
+    with RequestContext(app, environ, session=session._get_current_object()):
+        try:
+            response = app.make_response(app.preprocess_request() or app.dispatch_request())
+        except Exception as error:  # noqa: BLE001 - as Flask's own full_dispatch_request
+            response = app.make_response(app.handle_user_exception(error))
+    return response
 
 
 @cache

@@ -205,8 +205,12 @@ def test_htmx_post_may_send_the_csrf_token_as_a_header(client, auth):
     auth.login("pat.one")
     page = client.get("/me/")
     token = page.text.split('"X-CSRFToken": "')[1].split('"')[0]
-    response = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
-    assert response.status_code == 303
+    response = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true",
+                                               "HX-Boosted": "true"})
+    # Accepted, and answered in this one response with the next page and its address.
+    assert response.status_code == 200 and response.headers["HX-Push-Url"] == "/login"
+    assert "You have been logged out." in response.text
+    assert client.get("/me/").status_code == 302  # the session is gone
 
 
 def test_session_cookie_is_httponly_and_samesite(auth):
