@@ -8,6 +8,7 @@ import re
 import pytest
 
 from hms.models import Appointment, Doctor, User
+from support import csrf_token
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
 pytestmark = pytest.mark.calendar
@@ -64,6 +65,33 @@ def test_patient_sees_upcoming_appointments_but_not_cancelled_ones(client, auth,
     assert "Dr Ada One" in client.get("/me/").text
     Appointment.update(status="cancelled").where(Appointment.id == one.id).execute()
     assert "You have no upcoming appointments." in client.get("/me/").text
+
+
+def test_patient_home_offers_their_last_doctors_to_book_again(client, auth, people, today):
+    def book_again(page: str) -> list[str]:
+        section = page.split('id="again-title"')[1].split("</section>")[0] \
+            if 'id="again-title"' in page else ""
+        return re.findall(r'<a href="/doctors/(\d+)">([^<]+)</a>', section)
+
+    one, two = people.doctor("dr.one"), people.doctor("dr.two")
+    auth.login("pat.one")
+    assert book_again(client.get("/me/").text) == []  # no visit yet: the directory only
+    Appointment.create(patient=people.patient("pat.one"), doctor=one,
+                       date=today - dt.timedelta(days=30), time=dt.time(9), reason="Check-up")
+    Appointment.create(patient=people.patient("pat.one"), doctor=two,
+                       date=today - dt.timedelta(days=2), time=dt.time(9), reason="Rash")
+    Appointment.create(patient=people.patient("pat.two"), doctor=one,
+                       date=today - dt.timedelta(days=1), time=dt.time(9), reason="Cough")
+    assert book_again(client.get("/me/").text) == [(str(two.id), "Dr Bo Two"),
+                                                    (str(one.id), "Dr Ada One")]
+    auth.logout()
+    auth.login("admin")
+    page = client.get(f"/admin/doctors/{two.id}")
+    client.post(f"/admin/doctors/{two.id}/deactivate", data={"csrf_token": csrf_token(page.text)})
+    assert not User.get_by_id(two.user_id).is_active
+    auth.logout()
+    auth.login("pat.one")
+    assert book_again(client.get("/me/").text) == [(str(one.id), "Dr Ada One")]
 
 
 def test_admin_dashboard_counts_people_and_todays_load(client, auth, visits):
