@@ -76,7 +76,8 @@ def test_static_files_are_fetched_once_and_never_revalidated(client, auth):
     found app.css re-checked on every page)."""
     auth.login("pat.one")
     urls = static_urls(client.get("/me/").text)
-    assert {url.split("?")[0] for url in urls} == {"/static/app.css", "/static/htmx.min.js"}
+    assert {url.split("?")[0] for url in urls} == {
+        "/static/app.css", "/static/htmx.min.js", "/static/favicon.svg"}
     for url in urls:
         assert re.search(r"\?v=[0-9a-f]{10}$", url), url
         with client.get(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:
@@ -110,8 +111,13 @@ def test_an_edited_static_file_gets_new_compressed_copies(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.css", "app.css.br", "app.css.gz"]
 
 
-def test_the_stylesheet_and_htmx_come_first_in_the_head(client):
-    head = client.get("/login").text.split("<title>")[0]
+def test_every_page_names_its_icon_so_no_browser_asks_for_favicon_ico(client):
+    page = client.get("/login").text
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)[1]
+    with client.get(icon) as response:
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.data
+    head = page.split("<title>")[0]  # asked for before anything else in the page
     assert "app.css" in head and "htmx.min.js" in head
 
 

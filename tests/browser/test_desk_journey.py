@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from hms.clock import clinic_now
 from hms.models import Appointment, DoctorAvailability
 from support import PASSWORD
+from wire import Wire
 
 REASON = "Itchy rash"
 BUDGET_FILE = os.environ.get("HMS_DESK_BUDGET_FILE")  # bench/desk_budget.py reads it back
@@ -108,28 +109,24 @@ def test_desk_books_with_the_keyboard_only_and_the_queue_shows_it(
 def test_desk_budget_for_an_existing_patients_first_free_slot(
         live_server, js_page, people, diary):
     page = js_page
-    client = page.context.new_cdp_session(page)
-    client.send("Network.enable")
-    traffic: list[dict] = []
-    page.on("requestfinished", lambda r: traffic.append({
-        "url": r.url, "bytes": r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]}))
+    wire = Wire(page)
     keyboard_log_in(page, live_server, "desk")
-    page.wait_for_load_state("networkidle")
+    wire.settle()
 
     # The first load of the desk screen, every asset, with a cold cache.
-    traffic.clear()
-    client.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    wire.cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    start = wire.mark()
     page.goto(f"{live_server}/desk/")
     page.wait_for_function("() => typeof htmx === 'object'")  # a function: see mark_page
-    page.wait_for_load_state("networkidle")
-    first_load = sum(t["bytes"] for t in traffic)
-    first_files = [t["url"].split("?")[0].rsplit("/", 1)[1] or "desk/" for t in traffic]
-    client.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    first = wire.fetched(start)
+    wire.cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
     expect(focused(page)).to_have_id("desk-q")
 
+    typing = wire.mark()
     page.keyboard.type("pat o", delay=20)  # the search term: not counted
     expect(page.locator("#patient-results").get_by_role("link", name="Pat One")).to_be_visible()
-    traffic_before_booking = len(traffic)
+    search = wire.fetched(typing)
+    before_booking = wire.mark()
     keys = Keyboard(page)
     keys.press("ArrowDown")
     keys.press("Enter")
@@ -144,19 +141,18 @@ def test_desk_budget_for_an_existing_patients_first_free_slot(
     expect(page.locator("#desk-booking.slip")).to_contain_text("Dr Ada One")
     appt = Appointment.get(Appointment.patient == people.patient("pat.one"))
     expect(page.locator("#day-list")).to_be_attached()
-    page.wait_for_load_state("networkidle")
+    booking = wire.fetched(before_booking)  # over the network only: not the cached icon
     assert (appt.date, appt.time, appt.doctor_id) == (diary, dt.time(9),
                                                        people.doctor("dr.one").id)
 
-    search = traffic[len(first_files):traffic_before_booking]
-    booking = traffic[traffic_before_booking:]
     numbers = {
-        "first_load_bytes": first_load, "first_load_files": first_files,
-        "search_requests": len(search), "search_bytes": sum(t["bytes"] for t in search),
+        "first_load_bytes": sum(f.bytes for f in first),
+        "first_load_files": [f.path.split("?")[0].rsplit("/", 1)[1] or "desk/" for f in first],
+        "search_requests": len(search), "search_bytes": sum(f.bytes for f in search),
         "keystrokes_after_search_term": keys.presses, "reason_characters": keys.typed,
         "requests_after_first_load": len(search) + len(booking),
-        "bytes_after_first_load": sum(t["bytes"] for t in search + booking),
-        "booking_urls": [t["url"].replace(live_server, "") for t in search + booking],
+        "bytes_after_first_load": sum(f.bytes for f in search + booking),
+        "booking_urls": [f.path for f in search + booking],
     }
     print("desk budget:", json.dumps(numbers, indent=1))
     if BUDGET_FILE:

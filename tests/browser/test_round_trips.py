@@ -1,0 +1,87 @@
+"""One request per decision (issue 15): with JavaScript each form step is one request that
+answers with the next view and its address; without, post-redirect-get; after the first page
+no static file is fetched again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from playwright.sync_api import expect
+
+from hms.models import Appointment
+from support import PASSWORD
+from wire import Wire
+
+
+def test_the_patients_booking_costs_one_request_per_decision(live_server, page, people, diary):
+    doctor = people.doctor("dr.one")
+    Appointment.create(patient=people.patient("pat.one"), doctor=doctor, status="completed",
+                       date=diary - dt.timedelta(days=10), time=dt.time(9), reason="Check-up")
+    wire = Wire(page)
+    js = page.js_enabled
+
+    page.goto(f"{live_server}/login")
+    first_page = wire.fetched()
+    assert sorted(f.path.split("?")[0] for f in first_page) == [
+        "/login", "/static/app.css", "/static/favicon.svg",
+        *(["/static/htmx.min.js"] if js else [])]
+    steps = []
+
+    def step(action, *expected):
+        mark = wire.mark()
+        action()
+        expected[-1]()
+        steps.append([f"{f.method} {f.path} {f.status}" for f in wire.fetched(mark)])
+        return steps[-1]
+
+    def log_in():
+        page.get_by_label("Username").fill("pat.one")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+
+    step(log_in, lambda: expect(page.get_by_role("heading", name="Book again")).to_be_visible())
+    assert steps[-1] == (["POST /login 200"] if js else ["POST /login 303", "GET /me/ 200"])
+    expect(page).to_have_url(f"{live_server}/me/")
+
+    step(lambda: page.get_by_role("link", name="Dr Ada One").click(),
+         lambda: expect(page.get_by_role("heading", name="Soonest free times")).to_be_visible())
+    assert steps[-1] == [f"GET /doctors/{doctor.id} 200"]
+
+    first_time = page.locator("ul.slots a").first
+    slot_path = first_time.get_attribute("href")
+    step(first_time.click, lambda: expect(page.get_by_label("Reason for the visit")).to_be_visible())
+    assert steps[-1] == [f"GET {slot_path} 200"]
+
+    def confirm():
+        page.get_by_label("Reason for the visit").fill("Follow-up")
+        page.get_by_role("button", name="Book appointment").click()
+
+    step(confirm, lambda: expect(page.locator("#messages")).to_contain_text("Booked:"))
+    booked = Appointment.get(Appointment.reason == "Follow-up")
+    assert steps[-1] == ([f"POST /appointments/book/{doctor.id} 200"] if js else
+                         [f"POST /appointments/book/{doctor.id} 303",
+                          f"GET /appointments/{booked.id} 200"])
+    # The address shown is the appointment's own page, and reloading it books nothing again.
+    expect(page).to_have_url(f"{live_server}/appointments/{booked.id}")
+    page.reload()
+    expect(page.locator("section.appointment .status")).to_have_text("booked")
+    assert Appointment.select().where(Appointment.reason == "Follow-up").count() == 1
+    # Four decisions, and nothing static after the first page (the reload included).
+    assert not [f for f in wire.fetched(len(first_page)) if "/static/" in f.url]
+    assert sum(len(s) for s in steps) == (4 if js else 6), steps
+
+
+def test_a_refused_htmx_post_is_its_one_answer_in_place(live_server, js_page, people, diary):
+    """A form that fails is answered with itself and the messages, in the same request."""
+    page = js_page
+    wire = Wire(page)
+    page.goto(f"{live_server}/login")
+    mark = wire.mark()
+    page.get_by_label("Username").fill("pat.one")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+    assert [f"{f.method} {f.path} {f.status}" for f in wire.fetched(mark)] == \
+        ["POST /login 422"]
+    expect(page).to_have_url(re.compile(r"/login$"))
