@@ -15,7 +15,7 @@ from flask_login import current_user
 from hms.accounts import register_walk_in
 from hms.appointments import attempt_booking
 from hms.auth import appointment_for, role_required
-from hms.clock import clinic_today
+from hms.clock import clinic_now, clinic_today
 from hms.doctors import directory, picked_day
 from hms.forms import WalkInForm
 from hms.models import Appointment, Doctor, Patient, User
@@ -203,15 +203,31 @@ def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> 
         "picker_refresh": url_for(".slots", **keep, date=day.isoformat())}
 
 
+QUEUE_ROWS = 20  # a busy day's queue shows the rows due about now, and links to the rest
+
+
 def queue_context() -> dict:
-    """Today's live appointments, for one doctor (?queue=<id>) or all."""
+    """Today's live appointments, for one doctor (?queue=<id>) or all. A day of more than
+    QUEUE_ROWS (a hospital's desk sees thousands) shows those from an hour ago on, unless
+    ?all=1: every booking refreshes the queue, and each row costs the slow link bytes."""
     doctor_id = arg_int("queue", 0, low=0)
     doctor = doctor_directory().where(Doctor.id == doctor_id).first() if doctor_id else None
-    today = clinic_today()
-    return {"today": today, "appointments": list(Appointment.on_day(today, doctor)),
-            "queue_doctor": doctor.id if doctor else None,
-            "refresh_url": url_for(".queue", queue=doctor.id if doctor else None),
-            "doctors": directory()["doctors"]}
+    queue, today = (doctor.id if doctor else None), clinic_today()
+    day = Appointment.on_day(today, doctor)
+    total = day.count()
+    everything = request.args.get("all") == "1"
+    context = {"today": today, "total": total, "queue_doctor": queue,
+               "refresh_url": url_for(".queue", queue=queue, all=1 if everything else None),
+               "doctors": directory()["doctors"]}
+    if total <= QUEUE_ROWS or everything:
+        return context | {"appointments": list(day)}
+    an_hour_ago = clinic_now() - dt.timedelta(hours=1)
+    since = an_hour_ago.time() if an_hour_ago.date() == today else dt.time(0)
+    rows = list(day.where(Appointment.time >= since).limit(QUEUE_ROWS))
+    if len(rows) < QUEUE_ROWS:  # late in the day: the last rows of the day
+        rows = list(day.order_by(Appointment.time.desc(), Doctor.full_name.desc())
+                    .limit(QUEUE_ROWS))[::-1]
+    return context | {"appointments": rows, "all_url": url_for(".index", queue=queue, all=1)}
 
 
 def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | None = None,

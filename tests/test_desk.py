@@ -496,6 +496,34 @@ def test_queue_shows_all_doctors_or_one(desk, people, queue):
     assert "Pat Two" not in desk.get(f"/desk/?queue={one}").text.split('id="day-list"')[1]
 
 
+def test_a_busy_days_queue_shows_the_rows_due_now_and_links_to_all(app, desk, people):
+    """48 appointments today: the desk sees 20, from an hour ago on (or the day's last 20),
+    the day's count, and a link to every row; a quiet day is shown whole (above)."""
+    with app.app_context():
+        now = clinic_now()
+    today = now.date()
+    times = [dt.time(h, m) for h in range(24) for m in (0, 30)]
+    made = {Appointment.create(patient=people.patient("pat.one" if t.hour < 15 else "pat.two"),
+                               doctor=people.doctor("dr.one" if t.hour < 15 else "dr.two"),
+                               date=today, time=t, reason="Check-up").id: t for t in times}
+
+    def shown(text: str) -> list[dt.time]:
+        return [made[int(n)] for n in re.findall(r'<tr id="appt-(\d+)"', text)]
+
+    an_hour_ago = now - dt.timedelta(hours=1)
+    due = [t for t in times if an_hour_ago.date() < today or t >= an_hour_ago.time()]
+    expected = due[:20] if len(due) >= 20 else times[-20:]
+    page = desk.get("/desk/").text
+    assert shown(page) == expected
+    assert f"{today:%A %-d %B %Y}: 48 appointments" in page
+    assert "The 20 due from " in page  # the first row's time, as the clock shows it
+    assert '<a href="/desk/?all=1">Show all 48</a>' in page
+    assert shown(desk.get("/desk/queue", headers=HX).text) == expected  # the refresh too
+    everything = desk.get("/desk/?all=1").text
+    assert shown(everything) == times and "Show all" not in everything
+    assert 'hx-get="/desk/queue?all=1"' in everything  # and it refreshes as it is
+
+
 def test_queue_refreshes_on_appointment_changes_and_offers_check_in(desk, queue):
     page = desk.get("/desk/").text
     assert 'hx-trigger="appointment-changed from:body"' in page
