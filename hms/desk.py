@@ -206,16 +206,17 @@ def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> 
 QUEUE_ROWS = 20  # a busy day's queue shows the rows due about now, and links to the rest
 
 
-def queue_context() -> dict:
+def queue_context(values=None) -> dict:
     """Today's live appointments, for one doctor (?queue=<id>) or all. A day of more than
     QUEUE_ROWS (a hospital's desk sees thousands) shows those from an hour ago on, unless
     ?all=1: every booking refreshes the queue, and each row costs the slow link bytes."""
-    doctor_id = arg_int("queue", 0, low=0)
+    values = request.args if values is None else values
+    doctor_id = ascii_int(values.get("queue")) or 0
     doctor = doctor_directory().where(Doctor.id == doctor_id).first() if doctor_id else None
     queue, today = (doctor.id if doctor else None), clinic_today()
     day = Appointment.on_day(today, doctor)
     total = day.count()
-    everything = request.args.get("all") == "1"
+    everything = values.get("all") == "1"
     context = {"today": today, "total": total, "queue_doctor": queue,
                "refresh_url": url_for(".queue", queue=queue, all=1 if everything else None),
                "doctors": directory()["doctors"]}
@@ -273,11 +274,12 @@ def picked(url: str, **context):
 
 
 def booked(appt: Appointment):
-    """After booking: the slip, in place for htmx (and the queue refreshes), else a 303."""
+    """After booking: for htmx the slip in place and, in the same answer, the queue as the
+    desk was showing it (out of band: no second request to refresh it); else a 303."""
     url = url_for(".slip", appointment_id=appt.id)
     if not wants_fragment():
         return see_other(url)
-    response = render("desk/slip.html", "desk/_slip.html", a=appt, **queue_context())
+    response = render("desk/slip.html", "desk/_slip_and_queue.html", a=appt,
+                      **queue_context(request.form))
     response.headers["HX-Push-Url"] = url
-    response.headers["HX-Trigger"] = "appointment-changed"
     return response

@@ -315,8 +315,25 @@ def test_booking_with_htmx_shows_the_slip_in_place_and_refreshes_the_queue(desk,
     appt = Appointment.get()
     assert response.status_code == 200 and "<html" not in response.text
     assert f"Appointment slip no. {appt.id}" in response.text
-    assert response.headers["HX-Trigger"] == "appointment-changed"
     assert response.headers["HX-Push-Url"] == f"/desk/slip/{appt.id}"
+    # The queue comes in the same answer, swapped by its id: no second request for it.
+    assert "HX-Trigger" not in response.headers
+    queue = response.text.split('<section id="day-list" hx-swap-oob="true"')[1]
+    assert 'hx-get="/desk/queue"' in queue  # (a booking for today shows in it: the journey)
+
+
+def test_the_queue_in_a_bookings_answer_keeps_the_desks_filter(desk, people, diary):
+    """The booking form sends the queue's doctor (hx-include): the answer's queue is that
+    doctor's, as the desk was showing it."""
+    other = Appointment.create(patient=people.patient("pat.two"), doctor=people.doctor("dr.two"),
+                               date=diary, time=dt.time(9), reason="Rash")
+    response = desk.post("/desk/book", headers=HX, data={
+        "csrf_token": token(desk), "patient_id": people.patient("pat.one").id,
+        "doctor_id": people.doctor("dr.one").id, "slot": key(diary, dt.time(9, 30)),
+        "reason": "Chest pain", "queue": people.doctor("dr.two").id})
+    assert response.status_code == 200
+    queue = response.text.split('id="day-list"')[1]
+    assert f'hx-get="/desk/queue?queue={people.doctor("dr.two").id}"' in queue
 
 
 def test_admin_can_book_at_the_desk(client, auth, people, diary):

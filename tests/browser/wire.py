@@ -16,6 +16,8 @@ class Fetch:
     bytes: int = 0  # as received: headers and the (compressed) body
     cached: bool = False
     done: bool = False
+    began: float = 0.0  # Chromium's clock, in seconds
+    ended: float = 0.0
 
     @property
     def path(self) -> str:
@@ -47,9 +49,10 @@ class Wire:
         if (hop := self._open.get(event["requestId"])) and "redirectResponse" in event:
             hop.status = event["redirectResponse"]["status"]
             hop.bytes = int(event["redirectResponse"].get("encodedDataLength", 0))
-            hop.done = True
+            hop.done, hop.ended = True, event["timestamp"]
         self._open[event["requestId"]] = fetch = Fetch(event["request"]["method"],
-                                                       event["request"]["url"])
+                                                       event["request"]["url"],
+                                                       began=event["timestamp"])
         self.log.append(fetch)
 
     def _from_cache(self, event: dict) -> None:
@@ -67,7 +70,7 @@ class Wire:
     def _finished(self, event: dict) -> None:
         if fetch := self._open.pop(event["requestId"], None):
             fetch.bytes += int(event.get("encodedDataLength", 0))
-            fetch.done = True
+            fetch.done, fetch.ended = True, event["timestamp"]
 
     def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
         """Wait until nothing is in flight and nothing new started for `quiet` seconds."""
