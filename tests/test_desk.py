@@ -325,8 +325,6 @@ def test_booking_with_htmx_shows_the_slip_in_place_and_refreshes_the_queue(desk,
 def test_the_queue_in_a_bookings_answer_keeps_the_desks_filter(desk, people, diary):
     """The booking form sends the queue's doctor (hx-include): the answer's queue is that
     doctor's, as the desk was showing it."""
-    other = Appointment.create(patient=people.patient("pat.two"), doctor=people.doctor("dr.two"),
-                               date=diary, time=dt.time(9), reason="Rash")
     response = desk.post("/desk/book", headers=HX, data={
         "csrf_token": token(desk), "patient_id": people.patient("pat.one").id,
         "doctor_id": people.doctor("dr.one").id, "slot": key(diary, dt.time(9, 30)),

@@ -28,10 +28,11 @@ def test_the_patients_booking_costs_one_request_per_decision(live_server, page, 
         *(["/static/htmx.min.js"] if js else [])]
     steps = []
 
-    def step(action, *expected):
+    def step(action, shown):
+        """Do it, wait until its result is shown, and note what crossed the network."""
         mark = wire.mark()
         action()
-        expected[-1]()
+        shown()
         steps.append([f"{f.method} {f.path} {f.status}" for f in wire.fetched(mark)])
         return steps[-1]
 
@@ -50,7 +51,8 @@ def test_the_patients_booking_costs_one_request_per_decision(live_server, page, 
 
     first_time = page.locator("ul.slots a").first
     slot_path = first_time.get_attribute("href")
-    step(first_time.click, lambda: expect(page.get_by_label("Reason for the visit")).to_be_visible())
+    step(first_time.click,
+         lambda: expect(page.get_by_label("Reason for the visit")).to_be_visible())
     assert steps[-1] == [f"GET {slot_path} 200"]
 
     def confirm():
