@@ -150,15 +150,17 @@ def measure(page, wire: Wire, journey) -> dict:
     try:
         journey()
     except Exception:
-        page.screenshot(path="/tmp/journey-failed.png")
-        print("failed at", page.url, wire.fetched(start), file=sys.stderr)
+        page.screenshot(path="journey-failed.png")  # what the screen showed, for the reader
+        print("failed at", page.url, "(journey-failed.png) after", wire.fetched(start),
+              file=sys.stderr)
         raise
     seconds = time.perf_counter() - began
     fetched = wire.fetched(start)
+    first = fetched[0].began if fetched else 0.0
     return {"requests": len(fetched), "bytes": sum(f.bytes for f in fetched),
             "static": sum(1 for f in fetched if "/static/" in f.url), "seconds": seconds,
-            "urls": [f"{f!r}  {f.bytes} B, {f.ended - f.began:.2f} s, at {f.began - began_at:.2f} s"
-                     for f in fetched for began_at in [fetched[0].began]]}
+            "urls": [f"{f!r}  {f.bytes} B, {f.ended - f.began:.2f} s, at {f.began - first:.2f} s"
+                     for f in fetched]}
 
 
 def bare_seconds(browser, base: str, runs: int = 5) -> float:

@@ -332,6 +332,16 @@ def test_the_queue_in_a_bookings_answer_keeps_the_desks_filter(desk, people, dia
     assert response.status_code == 200
     queue = response.text.split('id="day-list"')[1]
     assert f'hx-get="/desk/queue?queue={people.doctor("dr.two").id}"' in queue
+    # A queue value that is no doctor's (or not ASCII digits) is the queue of all doctors.
+    slots = (dt.time(9), dt.time(10), dt.time(11), dt.time(11, 30))
+    for slot, bad in zip(slots, ("①", "-3", "999999", "x"), strict=True):
+        response = desk.post("/desk/book", headers=HX, data={
+            "csrf_token": token(desk), "patient_id": people.patient("pat.two").id,
+            "doctor_id": people.doctor("dr.two").id, "slot": key(diary, slot),
+            "reason": "Rash", "queue": bad})
+        assert response.status_code == 200, bad
+        assert 'hx-get="/desk/queue"' in response.text.split('id="day-list"')[1], bad
+    assert Appointment.select().count() == 5  # each booked once, whatever the queue said
 
 
 def test_admin_can_book_at_the_desk(client, auth, people, diary):

@@ -74,7 +74,7 @@ def test_the_patients_booking_costs_one_request_per_decision(live_server, page, 
     assert sum(len(s) for s in steps) == (4 if js else 6), steps
 
 
-def test_a_refused_htmx_post_is_its_one_answer_in_place(live_server, js_page, people, diary):
+def test_a_refused_htmx_post_is_its_one_answer_in_place(live_server, js_page, people):
     """A form that fails is answered with itself and the messages, in the same request."""
     page = js_page
     wire = Wire(page)
