@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import expect
 
 from hms.models import Appointment
+from pagemarks import log_in
 from support import PASSWORD
 from wire import Wire
 
@@ -87,3 +88,27 @@ def test_a_refused_htmx_post_is_its_one_answer_in_place(live_server, js_page, pe
     assert [f"{f.method} {f.path} {f.status}" for f in wire.fetched(mark)] == \
         ["POST /login 422"]
     expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_log_out_while_a_page_is_still_coming_wins(live_server, js_page):
+    """A slow menu link, then Log out: the later click aborts the earlier one, as a browser's
+    own navigation would, so the stale signed-in page never swaps in over the login page."""
+    page = js_page
+    log_in(page, live_server, "pat.one")
+    held = []
+    page.route("**/me/history", lambda route: held.append(route))  # hold the answer back
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    for _ in range(50):  # until Playwright has handed the held request over
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("navigation", name="Account")).to_be_visible()
+    try:
+        held[0].continue_()  # the page already gave up on it
+    except Exception:
+        pass
+    page.wait_for_timeout(300)
+    expect(page.get_by_role("navigation", name="Account")).to_be_visible()
+    expect(page.get_by_role("heading", name="My medical history")).to_have_count(0)

@@ -133,7 +133,7 @@ def test_every_role_works_under_the_policy_without_a_violation(
     nav.get_by_role("link", name="Statistics").click()
     expect(page.locator("main svg.chart").first).to_be_visible()
     nav.get_by_role("link", name="Availability").click()
-    expect(page.locator("main h1")).to_be_visible()
+    expect(page.get_by_role("heading", name="My availability")).to_be_visible()
     log_out(page)
 
     # The desk: the patient search as one types.
