@@ -194,7 +194,8 @@ def cancel(appointment_id: int):
 @bp.post("/<int:appointment_id>/status")
 @role_required("doctor", "receptionist", "admin")
 def status(appointment_id: int):
-    """Check in, complete, cancel (with a reason) or mark a no-show; htmx swaps the row."""
+    """Check in, complete, cancel (with a reason) or mark a no-show. htmx swaps the row, or,
+    for a row of a day's list (the form names the list), the whole list in the same answer."""
     appt = appointment_for(current_user, appointment_id)
     error = None
     try:
@@ -203,12 +204,18 @@ def status(appointment_id: int):
     except SchedulingError as refusal:
         error = refusal
     if wants_fragment():
+        day_list = local_path(request.form.get("list"))
+        if day_list and not error:
+            return see_other(day_list)  # its next patient and counts, with no second request
         appt = appointment_for(current_user, appointment_id)
         response = render("appointments/_row.html", "appointments/_row.html",
                           status=error.status if error else 200, a=appt, today=clinic_today(),
                           row_error=error.message if error else None)
-        if not error:
-            # Lists of the day refresh themselves: the next patient and the counts move on.
+        if error and day_list:  # the refusal goes beside the row, not over the list
+            response.headers.update({"HX-Retarget": f"#appt-{appt.id}",
+                                     "HX-Reswap": "outerHTML"})
+        elif not error:
+            # Other lists of the day on the page refresh themselves.
             response.headers["HX-Trigger"] = "appointment-changed"
         return response
     if error:

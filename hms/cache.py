@@ -7,7 +7,7 @@ What is cached (plain JSON, never Peewee rows), by namespace:
   day. Past times and the patient's own bookings are taken out on every read, uncached
   (`scheduling.offered_slots`); booking always re-checks the slot under the write lock.
 - "stats": the admin dashboard's counts; "stats:<doctor id>": a doctor's week and later counts
-  (hms/home.py), both keyed by the day.
+  and their last 30 days in figures (hms/home.py), keyed by the day.
 - "analytics": the analytics page's summary, keyed by the UTC minute and never invalidated: it
   is counted again each minute (hms/reports.py).
 
@@ -204,6 +204,11 @@ def doctor_changed(doctor_id: int) -> None:
 def diary_changed(doctor_id: int) -> None:
     """Slots of a doctor's diary were opened or closed."""
     invalidate(f"slots:{doctor_id}")
+
+
+def treatment_written(doctor_id: int) -> None:
+    """A doctor wrote a treatment record: their figures of the last 30 days count it."""
+    invalidate(f"stats:{doctor_id}")
 
 
 def appointments_changed(*doctor_ids: int) -> None:

@@ -23,7 +23,8 @@ from hms.models import (
     UserTally,
 )
 from hms.scheduling import week_start
-from hms.web import render
+from hms.stats import RECENT_DAYS, doctor_activity, last_days
+from hms.web import render, wants_fragment
 
 bp = Blueprint("home", __name__)
 
@@ -95,8 +96,22 @@ def doctor():
         "Upcoming": ahead["later"] + sum(1 for a in appointments
                                          if a.status == "booked" and a.time >= now.time()),
     }
+    # Not for the list's own refreshes, which swap only the list.
+    recent = None if wants_fragment() else recent_figures(me, today)
     return render("home/doctor.html", "home/_day_list.html", today=today, counts=counts,
-                  appointments=appointments, next_id=waiting[0].id if waiting else None)
+                  appointments=appointments, next_id=waiting[0].id if waiting else None,
+                  recent=recent)
+
+
+def recent_figures(doctor: Doctor, today: dt.date) -> dict:
+    """A doctor's last 30 days in figures (their counts and rates), for the day's page; the
+    charts are on the statistics page. Cached with the doctor's other counts."""
+
+    def count() -> dict:
+        report = doctor_activity(doctor, *last_days(RECENT_DAYS, today))
+        return {"counts": report["counts"], "rates": report["rates"]}
+
+    return cache.remember(f"stats:{doctor.id}", f"recent:{today.isoformat()}", count)
 
 
 def doctor_counts(doctor: Doctor, today: dt.date) -> dict:

@@ -14,6 +14,7 @@ from hms.models import Doctor
 from hms.pdf import pdf_response, render_pdf
 from hms.stats import (
     PERIODS,
+    RECENT_DAYS,
     doctor_activity,
     hospital_summary,
     last_days,
@@ -30,7 +31,6 @@ bp = Blueprint("reports", __name__)
 bp.add_app_template_global(charts.bar_chart)
 bp.add_app_template_global(charts.daily_chart)
 
-RECENT_DAYS = 30
 # How far ahead a doctor may look: a week or a month of appointments already booked.
 AHEAD = dt.timedelta(days=366)
 

@@ -39,6 +39,7 @@ EARLIEST = dt.date(2000, 1, 1)
 # [0-9], not \d: that also matches '٣', which int() would read as 3.
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+RECENT_DAYS = 30  # "the last 30 days" of the statistics pages and the doctor's day
 
 
 # --- periods ----------------------------------------------------------------------------------

@@ -170,6 +170,7 @@ def add_treatment(appt: Appointment, draft: TreatmentDraft, by: User) -> Treatme
     with db.atomic():
         treatment = Treatment.create(appointment=appt, author=by, **row)
         audit(by, "create", appt.patient_id, "treatment", treatment.id)
+    cache.treatment_written(appt.doctor_id)  # after the commit: see hms/cache.py
     return treatment
 
 

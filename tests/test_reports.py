@@ -499,10 +499,29 @@ def test_department_counts_include_quiet_specializations(app, people, visits, to
     assert pairs == [("Cardiology", 1), ("Dermatology", 0), ("Neurology", 0)]
 
 
-def test_doctor_dashboard_loads_their_statistics_in_place(client, auth):
+def test_doctor_dashboard_shows_their_last_30_days_in_the_page(client, auth, recent, today):
+    """In figures, in the page's one request (the charts are a link away); the day list's
+    own refreshes (htmx) carry only the list."""
     auth.login("dr.one")
     page = client.get("/doctor/").text
-    assert 'hx-get="/doctor/stats" hx-trigger="load"' in page
-    assert 'href="/doctor/stats"' in page  # without JS, a link
-    fragment = client.get("/doctor/stats", headers={"HX-Request": "true"})
-    assert fragment.status_code == 200 and "<html" not in fragment.text
+    stats = page.split('<section id="my-stats"')[1].split("</section>")[0]
+    assert "The last 30 days" in stats and "hx-get" not in stats
+    assert "<strong>5</strong> Appointments" in stats  # 3 completed, a no-show, one booked
+    assert "<strong>60.0%</strong> Completion rate" in stats  # of the 5 with an outcome
+    assert "<strong>20.0%</strong> No-show rate" in stats
+    assert 'href="/doctor/stats"' in stats
+    assert "<strong>0</strong> Treatments written" in stats
+    fragment = client.get("/doctor/", headers={"HX-Request": "true"}).text
+    assert fragment.startswith('<section id="day-list"') and "my-stats" not in fragment
+
+    # The figures are cached; writing a treatment counts at once.
+    visit = Appointment.get(Appointment.status == "booked", Appointment.date == today)
+    token = csrf_token(client.get(f"/appointments/{visit.id}").text)
+    client.post(f"/appointments/{visit.id}/status",
+                data={"csrf_token": token, "action": "check_in"})
+    assert "<strong>0</strong> Treatments written" in client.get("/doctor/").text  # cached
+    saved = client.post(f"/appointments/{visit.id}/treatments/new",
+                        data={"csrf_token": token, "diagnosis": "Flu", "visit_type": "first"})
+    assert saved.status_code == 303
+    page = client.get("/doctor/").text
+    assert "<strong>1</strong> Treatments written" in page.split('<section id="my-stats"')[1]

@@ -36,10 +36,12 @@ def later_visit(people, diary):
                               date=diary, time=dt.time(9), reason="Rash")
 
 
-def post_status(client, appt, action, reason="", **headers):
+def post_status(client, appt, action, reason="", listed=None, **headers):
     token = csrf_token(client.get("/", follow_redirects=True).text)
-    return client.post(f"/appointments/{appt.id}/status", headers=headers,
-                       data={"csrf_token": token, "action": action, "reason": reason})
+    data = {"csrf_token": token, "action": action, "reason": reason}
+    if listed is not None:
+        data["list"] = listed
+    return client.post(f"/appointments/{appt.id}/status", headers=headers, data=data)
 
 
 def status_of(appt) -> str:
@@ -181,7 +183,43 @@ def test_the_days_list_refreshes_itself_as_a_fragment(client, auth, today_visit)
     assert fragment.startswith('<section id="day-list"') and "<strong>1</strong> Today" in fragment
 
 
+def test_a_change_in_the_days_list_answers_with_the_list_in_one_request(
+        client, auth, today_visit, later_visit):
+    """The doctor's rows name their list: a check-in answers with the list itself (the next
+    patient and the counts moved on), instead of the row and then a second request for it."""
+    auth.login("dr.one")
+    page = client.get("/doctor/").text
+    form = page.split(f'<tr id="appt-{today_visit.id}"')[1].split("</form>")[0]
+    assert 'hx-target="#day-list"' in form
+    assert '<input type="hidden" name="list" value="/doctor/">' in form
+
+    listed = post_status(client, today_visit, "check_in", listed="/doctor/", **HTMX)
+    assert listed.status_code == 200 and "HX-Trigger" not in listed.headers
+    assert listed.text.startswith('<section id="day-list"') and "<html" not in listed.text
+    row = listed.text.split(f'<tr id="appt-{today_visit.id}"')[1].split("</tr>")[0]
+    assert "checked in" in row and 'value="complete"' in row
+    assert "<strong>1</strong> Today" in listed.text
+    assert status_of(today_visit) == "checked_in"
+    # Without JavaScript the same form still goes back to the page it came from.
+    plain = post_status(client, today_visit, "complete", listed="/doctor/")
+    assert plain.status_code == 303 and status_of(today_visit) == "completed"
+
+
+def test_a_list_the_form_names_must_be_this_sites(client, auth, today_visit):
+    auth.login("dr.one")
+    row = post_status(client, today_visit, "check_in", listed="https://example.com/", **HTMX)
+    assert row.status_code == 200 and row.text.startswith(f'<tr id="appt-{today_visit.id}"')
+    assert status_of(today_visit) == "checked_in"
+
+
 def test_a_refused_change_does_not_refresh_the_list(client, auth, today_visit):
     auth.login("dr.one")
     refused = post_status(client, today_visit, "complete", **HTMX)
     assert refused.status_code == 409 and "HX-Trigger" not in refused.headers
+    # From the day's list, the refusal is swapped over its row, not over the whole list.
+    refused = post_status(client, today_visit, "complete", listed="/doctor/", **HTMX)
+    assert refused.status_code == 409
+    assert refused.text.startswith(f'<tr id="appt-{today_visit.id}"')
+    assert refused.headers["HX-Retarget"] == f"#appt-{today_visit.id}"
+    assert refused.headers["HX-Reswap"] == "outerHTML" and "HX-Trigger" not in refused.headers
+    assert status_of(today_visit) == "booked"

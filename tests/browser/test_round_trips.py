@@ -112,3 +112,61 @@ def test_log_out_while_a_page_is_still_coming_wins(live_server, js_page):
     page.wait_for_timeout(300)
     expect(page.get_by_role("navigation", name="Account")).to_be_visible()
     expect(page.get_by_role("heading", name="My medical history")).to_have_count(0)
+
+
+def test_a_pressed_link_is_fetched_before_it_is_released_and_only_once(
+        live_server, js_page, people, diary):
+    """Intent, not hover: the press starts the request, the click uses its answer."""
+    page = js_page
+    doctor = people.doctor("dr.one")
+    Appointment.create(patient=people.patient("pat.one"), doctor=doctor, status="completed",
+                       date=diary - dt.timedelta(days=10), time=dt.time(9), reason="Check-up")
+    log_in(page, live_server, "pat.one")
+    wire = Wire(page)
+    link = page.get_by_role("link", name="Dr Ada One")
+    mark = wire.mark()
+    link.hover()
+    assert wire.fetched(mark) == []  # a pointer passing over a link costs nothing
+    # nor does pressing a menu link: the menu is not a likely next view, and its navigations
+    # must stay abortable by the next one (test_log_out_while_a_page_is_still_coming_wins)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History") \
+        .dispatch_event("mousedown")
+    assert wire.fetched(mark) == []
+
+    link.dispatch_event("mousedown")  # held down: the page is asked for now
+    for _ in range(100):  # (its body is read only once the click uses it)
+        if any(f.status for f in wire.log[mark:]):
+            break
+        page.wait_for_timeout(20)
+    assert [f"{f.method} {f.path} {f.status}" for f in wire.log[mark:]] == \
+        [f"GET /doctors/{doctor.id} 200"]
+    expect(page.get_by_role("heading", name="Book again")).to_be_visible()  # not shown yet
+    link.click()  # released: the answer already here is swapped in, with no second request
+    expect(page.get_by_role("heading", name="Soonest free times")).to_be_visible()
+    expect(page).to_have_url(f"{live_server}/doctors/{doctor.id}")
+    assert [f"{f.method} {f.path}" for f in wire.fetched(mark)] == [f"GET /doctors/{doctor.id}"]
+
+
+def test_a_check_in_on_the_doctors_day_is_one_request(live_server, page, people, clinic_midday):
+    """The answer is the day's list itself: the row's new state, the next patient, the counts."""
+    today = clinic_midday.date()
+    first, second = (Appointment.create(
+        patient=people.patient(who), doctor=people.doctor("dr.one"), date=today,
+        time=dt.time(hour), reason="Review") for who, hour in (("pat.one", 9), ("pat.two", 10)))
+    log_in(page, live_server, "dr.one")
+    expect(page.locator(f"#appt-{first.id}")).to_contain_text("Next")
+    wire = Wire(page)
+    mark = wire.mark()
+    page.locator(f"#appt-{first.id}").get_by_role("button", name="Check in").click()
+    expect(page.locator(f"#appt-{first.id} .status")).to_have_text("checked in")
+    assert [f"{f.method} {f.path} {f.status}" for f in wire.fetched(mark)] == (
+        [f"POST /appointments/{first.id}/status 200"] if page.js_enabled else
+        [f"POST /appointments/{first.id}/status 303", "GET /doctor/ 200"])
+    assert Appointment.get_by_id(first.id).status == "checked_in"
+
+    mark = wire.mark()
+    page.locator(f"#appt-{first.id}").get_by_role("button", name="Complete").click()
+    expect(page.locator(f"#appt-{second.id}")).to_contain_text("Next")  # the list moved on
+    expect(page.locator(f"#appt-{first.id} .status")).to_have_text("completed")
+    assert len(wire.fetched(mark)) == (1 if page.js_enabled else 2)
+    assert Appointment.get_by_id(first.id).status == "completed"
