@@ -210,7 +210,7 @@ def status(appointment_id: int):
         appt = appointment_for(current_user, appointment_id)
         response = render("appointments/_row.html", "appointments/_row.html",
                           status=error.status if error else 200, a=appt, today=clinic_today(),
-                          row_error=error.message if error else None)
+                          row_error=error.message if error else None, day_list_url=day_list)
         if error and day_list:  # the refusal goes beside the row, not over the list
             response.headers.update({"HX-Retarget": f"#appt-{appt.id}",
                                      "HX-Reswap": "outerHTML"})

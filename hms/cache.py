@@ -38,6 +38,7 @@ Which changes must call what (the views and hms/scheduling.py, hms/visits.py alr
 - `appointments_changed(*doctor_ids)`: an appointment booked, moved, cancelled, or its status
   changed (done inside book/reschedule/cancel_appointment and visits.change_status).
 - `diary_changed(doctor_id)`: slots opened or closed (done inside the scheduling functions).
+- `treatment_written(doctor_id)`: a treatment record saved (done inside visits.add_treatment).
 - `doctor_changed(doctor_id)`: a doctor's profile edited, deactivated, reactivated or deleted.
 - `directory_changed()`: a doctor created, a specialization added, renamed or removed.
 """

@@ -50,10 +50,11 @@ if ! cmp -s package-lock.json node_modules/.hms-lock || [[ ! -e node_modules/htm
     npm ci --silent --no-audit --no-fund
     cp package-lock.json node_modules/.hms-lock
 fi
-# One file, one request: htmx, then its preload extension (a boosted link's page is fetched on
-# mousedown or touchstart, the ~100 ms before the click). Both come from the pinned package.
-cat node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/dist/ext/hx-preload.min.js \
-    > static/htmx.min.js.new
+# One file, one request: htmx, then its preload extension (a marked link's page is fetched on
+# mousedown or touchstart, the ~100 ms before the click). Both come from the pinned package;
+# the ";" and newline between them keep a comment at htmx's end from swallowing the extension.
+{ cat node_modules/htmx.org/dist/htmx.min.js; printf ';\n'
+  cat node_modules/htmx.org/dist/ext/hx-preload.min.js; } > static/htmx.min.js.new
 cmp -s static/htmx.min.js.new static/htmx.min.js && rm static/htmx.min.js.new \
     || mv static/htmx.min.js.new static/htmx.min.js  # unchanged keeps its compressed copies
 echo "==> Compressing the static files once (Brotli and gzip copies beside each)"

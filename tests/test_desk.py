@@ -555,6 +555,27 @@ def test_queue_refreshes_on_appointment_changes_and_offers_check_in(desk, queue)
     assert 'value="check_in"' in page and "Cancel…" in page
 
 
+def test_a_check_in_from_the_queue_answers_with_the_queue_as_the_desk_shows_it(
+        desk, people, queue):
+    """One request: the queue itself, for the doctor chosen and with every row if asked."""
+    one, two = queue
+    doctor = people.doctor("dr.one").id
+    page = desk.get(f"/desk/?queue={doctor}&all=1").text
+    form = page.split(f'<tr id="appt-{one.id}"')[1].split("</form>")[0]
+    assert 'hx-target="#day-list"' in form
+    listed = html.unescape(re.search(r'name="list" value="([^"]+)"', form)[1])
+    assert listed == f"/desk/queue?queue={doctor}&all=1"
+    answer = desk.post(f"/appointments/{one.id}/status", headers=HX, data={
+        "csrf_token": csrf_token(page), "action": "check_in", "list": listed})
+    assert answer.status_code == 200 and answer.text.startswith('<section id="day-list"')
+    assert "HX-Trigger" not in answer.headers
+    row = answer.text.split(f'<tr id="appt-{one.id}"')[1].split("</tr>")[0]
+    assert "checked in" in row
+    assert f'id="appt-{two.id}"' not in answer.text  # still Dr One's queue only
+    assert f'hx-get="/desk/queue?queue={doctor}&amp;all=1"' in answer.text
+    assert Appointment.get_by_id(one.id).status == "checked_in"
+
+
 # Today's last slot has gone at some instants of the matrix; the refresh is not date logic.
 @pytest.mark.calendar(DEFAULT)
 def test_a_new_booking_is_in_the_refreshed_queue(app, desk, people):

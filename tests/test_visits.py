@@ -36,11 +36,13 @@ def later_visit(people, diary):
                               date=diary, time=dt.time(9), reason="Rash")
 
 
-def post_status(client, appt, action, reason="", listed=None, **headers):
+def post_status(client, appt, action, reason="", listed=None, back=None, **headers):
     token = csrf_token(client.get("/", follow_redirects=True).text)
     data = {"csrf_token": token, "action": action, "reason": reason}
     if listed is not None:
         data["list"] = listed
+    if back is not None:
+        data["next"] = back
     return client.post(f"/appointments/{appt.id}/status", headers=headers, data=data)
 
 
@@ -201,8 +203,10 @@ def test_a_change_in_the_days_list_answers_with_the_list_in_one_request(
     assert "<strong>1</strong> Today" in listed.text
     assert status_of(today_visit) == "checked_in"
     # Without JavaScript the same form still goes back to the page it came from.
-    plain = post_status(client, today_visit, "complete", listed="/doctor/")
-    assert plain.status_code == 303 and status_of(today_visit) == "completed"
+    plain = post_status(client, today_visit, "complete", listed="/doctor/day-list",
+                        back="/doctor/?from=list")
+    assert plain.status_code == 303 and plain.location == "/doctor/?from=list"
+    assert status_of(today_visit) == "completed"
 
 
 def test_a_list_the_form_names_must_be_this_sites(client, auth, today_visit):
@@ -222,4 +226,7 @@ def test_a_refused_change_does_not_refresh_the_list(client, auth, today_visit):
     assert refused.text.startswith(f'<tr id="appt-{today_visit.id}"')
     assert refused.headers["HX-Retarget"] == f"#appt-{today_visit.id}"
     assert refused.headers["HX-Reswap"] == "outerHTML" and "HX-Trigger" not in refused.headers
+    # and the row still belongs to its list: the next change answers with the list again
+    assert 'hx-target="#day-list"' in refused.text
+    assert '<input type="hidden" name="list" value="/doctor/">' in refused.text
     assert status_of(today_visit) == "booked"

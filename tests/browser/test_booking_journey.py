@@ -77,7 +77,10 @@ def test_find_book_reschedule_and_cancel_with_htmx(live_server, js_page, people,
     page.get_by_role("link", name="Reschedule").click()
     expect(page.get_by_role("heading", name="Reschedule")).to_be_visible()
     expect(page.locator("main")).to_contain_text(f"Now: {long_day(day)}, 10:00 with Dr Ada One.")
-    page.get_by_role("combobox", name="Day").select_option(day.isoformat())
+    # The picker opens on the appointment's own day, so the list looks the same before the
+    # swap: wait for the swap's answer, or the click could land on a list about to go.
+    with page.expect_response(lambda answer: f"date={day.isoformat()}" in answer.url):
+        page.get_by_role("combobox", name="Day").select_option(day.isoformat())
     times = picker.get_by_role("list", name=f"Free times on {long_day(day)}")
     expect(times.get_by_role("link")).to_have_text(["09:00", "09:30", "10:30", "11:00", "11:30"])
     times.get_by_role("link", name="11:30").click()

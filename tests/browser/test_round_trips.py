@@ -96,18 +96,23 @@ def test_log_out_while_a_page_is_still_coming_wins(live_server, js_page):
     page = js_page
     log_in(page, live_server, "pat.one")
     held = []
-    page.route("**/me/history", lambda route: held.append(route))  # hold the answer back
+
+    def hold(route):  # the server answers (signed in); the answer is held back from the tab
+        held.append((route, route.fetch()))
+
+    page.route("**/me/history", hold)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
-    for _ in range(50):  # until Playwright has handed the held request over
+    for _ in range(100):  # until the server has answered the held request
         if held:
             break
         page.wait_for_timeout(20)
-    assert len(held) == 1
+    route, answer = held[0]
+    assert answer.status == 200 and "My medical history" in answer.text()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("navigation", name="Account")).to_be_visible()
     try:
-        held[0].continue_()  # the page already gave up on it
-    except Exception:
+        route.fulfill(response=answer)  # too late: the tab gave up on it at Log out
+    except Exception:  # noqa: BLE001 - Playwright refuses to answer an aborted request
         pass
     page.wait_for_timeout(300)
     expect(page.get_by_role("navigation", name="Account")).to_be_visible()
