@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from hms.audit import audit_read
@@ -204,26 +204,34 @@ def status(appointment_id: int):
     except SchedulingError as refusal:
         error = refusal
     if wants_fragment():
-        day_list = local_path(request.form.get("list"))
-        if day_list and not error:
-            return see_other(day_list)  # its next patient and counts, with no second request
-        appt = appointment_for(current_user, appointment_id)
-        response = render("appointments/_row.html", "appointments/_row.html",
-                          status=error.status if error else 200, a=appt, today=clinic_today(),
-                          row_error=error.message if error else None, day_list_url=day_list)
-        if error and day_list:  # the refusal goes beside the row, not over the list
-            response.headers.update({"HX-Retarget": f"#appt-{appt.id}",
-                                     "HX-Reswap": "outerHTML"})
-        elif not error:
-            # Other lists of the day on the page refresh themselves.
-            response.headers["HX-Trigger"] = "appointment-changed"
-        return response
+        return _changed_in_place(appointment_id, error)
     if error:
         flash(error.message, "error")
     else:
         flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
     back = local_path(request.form.get("next"))
     return see_other(back or url_for(".detail", appointment_id=appt.id))
+
+
+def _changed_in_place(appointment_id: int, error: SchedulingError | None) -> Response:
+    """htmx's answer to a status change: the day's list the form names, with the next patient
+    and the counts moved on (no second request), or else the row. A list this user cannot open
+    (a field tampered with) gets the row; a refusal goes over its row, not over the list."""
+    day_list = local_path(request.form.get("list"))
+    if day_list and not error:
+        answer = see_other(day_list)
+        if answer.status_code == 200:
+            return answer
+        day_list = None
+    appt = appointment_for(current_user, appointment_id)
+    response = render("appointments/_row.html", "appointments/_row.html",
+                      status=error.status if error else 200, a=appt, today=clinic_today(),
+                      row_error=error.message if error else None, day_list_url=day_list)
+    if error and day_list:
+        response.headers.update({"HX-Retarget": f"#appt-{appt.id}", "HX-Reswap": "outerHTML"})
+    elif not error:
+        response.headers["HX-Trigger"] = "appointment-changed"  # lists elsewhere refresh
+    return response
 
 
 WHEN = ("today", "upcoming", "past")

@@ -209,10 +209,16 @@ def test_a_change_in_the_days_list_answers_with_the_list_in_one_request(
     assert status_of(today_visit) == "completed"
 
 
-def test_a_list_the_form_names_must_be_this_sites(client, auth, today_visit):
+@pytest.mark.parametrize("listed", ["https://example.com/", "/desk/queue", "/no/such/list",
+                                    "/login"])
+def test_a_list_the_doctor_cannot_open_gets_the_row(client, auth, today_visit, listed):
+    """Another site, the desk's queue (not a doctor's), no page, a redirect: the change is
+    made and answered with the row, never with someone else's page or an error page."""
     auth.login("dr.one")
-    row = post_status(client, today_visit, "check_in", listed="https://example.com/", **HTMX)
+    row = post_status(client, today_visit, "check_in", listed=listed, **HTMX)
     assert row.status_code == 200 and row.text.startswith(f'<tr id="appt-{today_visit.id}"')
+    assert "checked in" in row.text and 'name="list"' not in row.text
+    assert row.headers["HX-Trigger"] == "appointment-changed"
     assert status_of(today_visit) == "checked_in"
 
 
