@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from hms.models import Appointment
@@ -15,10 +16,26 @@ from support import PASSWORD
 from wire import Wire
 
 
-def test_the_patients_booking_costs_one_request_per_decision(live_server, page, people, diary):
+@pytest.fixture
+def seen_before(people, diary):
+    """Pat One saw Dr One ten days ago: Dr One is under "Book again" on Pat One's home."""
     doctor = people.doctor("dr.one")
     Appointment.create(patient=people.patient("pat.one"), doctor=doctor, status="completed",
                        date=diary - dt.timedelta(days=10), time=dt.time(9), reason="Check-up")
+    return doctor
+
+
+def wait_until(page, condition, tries: int = 100) -> None:
+    """Until condition() holds, letting Playwright deliver its events between tries."""
+    for _ in range(tries):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError("waited in vain")
+
+
+def test_the_patients_booking_costs_one_request_per_decision(live_server, page, seen_before):
+    doctor = seen_before
     wire = Wire(page)
     js = page.js_enabled
 
@@ -102,10 +119,7 @@ def test_log_out_while_a_page_is_still_coming_wins(live_server, js_page):
 
     page.route("**/me/history", hold)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
-    for _ in range(100):  # until the server has answered the held request
-        if held:
-            break
-        page.wait_for_timeout(20)
+    wait_until(page, lambda: held)  # the server has answered the held request
     route, answer = held[0]
     assert answer.status == 200 and "My medical history" in answer.text()
     page.get_by_role("button", name="Log out").click()
@@ -120,12 +134,10 @@ def test_log_out_while_a_page_is_still_coming_wins(live_server, js_page):
 
 
 def test_a_pressed_link_is_fetched_before_it_is_released_and_only_once(
-        live_server, js_page, people, diary):
+        live_server, js_page, seen_before):
     """Intent, not hover: the press starts the request, the click uses its answer."""
     page = js_page
-    doctor = people.doctor("dr.one")
-    Appointment.create(patient=people.patient("pat.one"), doctor=doctor, status="completed",
-                       date=diary - dt.timedelta(days=10), time=dt.time(9), reason="Check-up")
+    doctor = seen_before
     log_in(page, live_server, "pat.one")
     wire = Wire(page)
     link = page.get_by_role("link", name="Dr Ada One")
@@ -139,10 +151,8 @@ def test_a_pressed_link_is_fetched_before_it_is_released_and_only_once(
     assert wire.fetched(mark) == []
 
     link.dispatch_event("mousedown")  # held down: the page is asked for now
-    for _ in range(100):  # (its body is read only once the click uses it)
-        if any(f.status for f in wire.log[mark:]):
-            break
-        page.wait_for_timeout(20)
+    # Answered (its body is read only once the click uses it, so not wire.fetched()).
+    wait_until(page, lambda: any(f.status for f in wire.log[mark:]))
     assert [f"{f.method} {f.path} {f.status}" for f in wire.log[mark:]] == \
         [f"GET /doctors/{doctor.id} 200"]
     expect(page.get_by_role("heading", name="Book again")).to_be_visible()  # not shown yet
