@@ -45,7 +45,8 @@ if [[ ! -e "$stamp" ]]; then
     touch "$stamp"
 fi
 
-if ! cmp -s package-lock.json node_modules/.hms-lock || [[ ! -e node_modules/htmx.org/dist/ext/hx-preload.min.js ]]; then
+if ! cmp -s package-lock.json node_modules/.hms-lock \
+        || [[ ! -e node_modules/htmx.org/dist/ext/hx-preload.min.js ]]; then
     echo "==> Installing htmx from npm (pinned in package-lock.json)"
     npm ci --silent --no-audit --no-fund
     cp package-lock.json node_modules/.hms-lock
