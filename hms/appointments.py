@@ -27,7 +27,15 @@ from hms.scheduling import (
     slot_key,
 )
 from hms.visits import change_status, with_treatments
-from hms.web import arg_int, local_path, render, see_other, wants_fragment
+from hms.web import (
+    arg_int,
+    confirm_first,
+    local_path,
+    render,
+    see_other,
+    wants_fragment,
+    with_messages,
+)
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
@@ -178,6 +186,11 @@ def reschedule(appointment_id: int):
 def cancel(appointment_id: int):
     """Cancel an upcoming appointment (the slot frees at once), with an optional reason."""
     appt = appointment_for(current_user, appointment_id)
+    if ask := confirm_first("Cancel this appointment?", "Yes, cancel it",
+                            url_for(".detail", appointment_id=appt.id),
+                            f"{appt.date:%A %-d %B} at {appt.time:%H:%M} with "
+                            f"{appt.doctor.full_name}. Its time is then free for others."):
+        return ask
     reason = request.form.get("reason", "").strip()
     try:
         if len(reason) > REASON_MAX:
@@ -203,34 +216,37 @@ def status(appointment_id: int):
                              request.form.get("reason", ""))
     except SchedulingError as refusal:
         error = refusal
+    if not error:
+        flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
     if wants_fragment():
         return _changed_in_place(appointment_id, error)
     if error:
         flash(error.message, "error")
-    else:
-        flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
     back = local_path(request.form.get("next"))
     return see_other(back or url_for(".detail", appointment_id=appt.id))
 
 
 def _changed_in_place(appointment_id: int, error: SchedulingError | None) -> Response:
-    """htmx's answer to a status change: the day's list the form names, with the next patient
-    and the counts moved on (no second request), or else the row. A list this user cannot open
-    (a field tampered with) gets the row; a refusal goes over its row, not over the list."""
+    """htmx's answer to a status change: the view the form names (a day's list, with the next
+    patient and the counts moved on; an appointment's page), with no second request, or else
+    the row; and the message saying what changed. A view this user cannot open (a field
+    tampered with) gets the row; a refusal goes over its row, not over the view."""
     day_list = local_path(request.form.get("list"))
     if day_list and not error:
         answer = see_other(day_list)
         if answer.status_code == 200:
-            return answer
+            return with_messages(answer)
         day_list = None
     appt = appointment_for(current_user, appointment_id)
     response = render("appointments/_row.html", "appointments/_row.html",
                       status=error.status if error else 200, a=appt, today=clinic_today(),
-                      row_error=error.message if error else None, day_list_url=day_list)
+                      row_error=error.message if error else None, day_list_url=day_list,
+                      one_day=bool(day_list))
     if error and day_list:
         response.headers.update({"HX-Retarget": f"#appt-{appt.id}", "HX-Reswap": "outerHTML"})
     elif not error:
         response.headers["HX-Trigger"] = "appointment-changed"  # lists elsewhere refresh
+        with_messages(response)
     return response
 
 

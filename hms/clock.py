@@ -68,6 +68,15 @@ def to_clinic(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(clinic_zone()).replace(tzinfo=None)
 
 
+def clinic_time(moment: dt.datetime, fmt: str = "%-d %b %Y %H:%M") -> str:
+    """A stored instant as people read it: clinic time, the zone named ('3 Dec 2026 14:05
+    GMT'), so no page mixes UTC with clinic time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(clinic_zone())
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
 def clinic_instant(day: dt.date, time: dt.time) -> dt.datetime:
     """The aware UTC instant a clinic wall-clock time names (a repeated time: its first
     occurrence)."""

@@ -28,7 +28,7 @@ from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
-from hms.clock import hhmm
+from hms.clock import clinic_time, hhmm
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,24 @@ def see_other(url: str) -> Response:
     return response
 
 
+def confirm_first(question: str, yes: str, back: str, detail: str = "") -> Response | None:
+    """For a destructive form posted without JavaScript (its hidden ask=1; see the asks macro),
+    the page that asks first, re-posting what was typed; None when the person has said yes."""
+    if request.form.get("ask") != "1":
+        return None
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name != "ask"]
+    return render("confirm.html", "confirm.html", question=question, yes=yes, detail=detail,
+                  back=back, fields=fields)
+
+
+def with_messages(response: Response) -> Response:
+    """An htmx fragment answer, with the messages flashed for it swapped into the page's
+    message area out of band: announced where they are, and no stale one left standing."""
+    response.set_data(response.get_data() + render_template("_messages.html", oob=True)
+                      .encode())
+    return response
+
+
 def _view_at(url: str) -> Response:
     """GET url inside this request, as the browser would after a redirect: its headers and
     this request's session (with what the post changed), its role checks, its errors."""
@@ -218,10 +236,12 @@ def _after_request(response: Response) -> Response:
 
 
 def error_response(code: int, title: str, message: str) -> Response:
-    """An error page, or for htmx a fragment shown in the page's message area."""
+    """An error page, or for an htmx swap a fragment shown in the page's message area. A
+    boosted navigation (a link or form that stands for a page) gets the page, as it would
+    without JavaScript: the whole error page, never one page nested in another's messages."""
     response = render("errors/error.html", "errors/_error.html", status=code,
                       code=code, title=title, message=message)
-    if request.htmx:
+    if wants_fragment():
         response.headers["HX-Retarget"] = "#messages"
         response.headers["HX-Reswap"] = "innerHTML"
     return response
@@ -329,6 +349,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.filters["slot_label"] = slot_label
     app.jinja_env.filters["hhmm"] = hhmm
+    app.jinja_env.filters["clinic_time"] = clinic_time
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)

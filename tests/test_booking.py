@@ -277,6 +277,14 @@ def test_cancel_frees_the_slot_and_records_who_and_why(patient_client, people, b
     assert again.status_code == 409 and "cannot be cancelled" in again.text
     detail = patient_client.get(f"/appointments/{booked.id}").text
     assert "Cancel appointment" not in detail and "Reschedule" not in detail
+    # When it was cancelled, in clinic time with the zone named: never UTC beside clinic times.
+    # In the hour the clocks go back, the zone tells the two passes apart.
+    from hms.clock import clinic_zone
+
+    with patient_client.application.app_context():
+        local = appt.cancelled_at.replace(tzinfo=dt.UTC).astimezone(clinic_zone())
+    assert f"<dd>{local:%-d %b %Y %H:%M} {local.tzname()} by Pat One</dd>" in detail
+    assert "UTC" not in detail
 
 
 def test_cancel_is_post_only(patient_client, booked):

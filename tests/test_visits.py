@@ -192,7 +192,7 @@ def test_a_change_in_the_days_list_answers_with_the_list_in_one_request(
     auth.login("dr.one")
     page = client.get("/doctor/").text
     form = page.split(f'<tr id="appt-{today_visit.id}"')[1].split("</form>")[0]
-    assert 'hx-target="#day-list"' in form
+    assert 'hx-target="closest [data-view]"' in form
     assert '<input type="hidden" name="list" value="/doctor/">' in form
 
     listed = post_status(client, today_visit, "check_in", listed="/doctor/", **HTMX)
@@ -233,6 +233,6 @@ def test_a_refused_change_does_not_refresh_the_list(client, auth, today_visit):
     assert refused.headers["HX-Retarget"] == f"#appt-{today_visit.id}"
     assert refused.headers["HX-Reswap"] == "outerHTML" and "HX-Trigger" not in refused.headers
     # and the row still belongs to its list: the next change answers with the list again
-    assert 'hx-target="#day-list"' in refused.text
+    assert 'hx-target="closest [data-view]"' in refused.text
     assert '<input type="hidden" name="list" value="/doctor/">' in refused.text
     assert status_of(today_visit) == "booked"

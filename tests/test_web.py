@@ -50,6 +50,18 @@ def test_csrf_failure_for_htmx_goes_to_the_message_area(client):
     assert "<html" not in response.text
 
 
+@pytest.mark.parametrize("path, code", [("/admin/", 403), ("/doctors/999999", 404)])
+def test_a_boosted_link_that_fails_gets_the_error_as_a_whole_page(client, auth, path, code):
+    """A boosted link stands for a navigation: its 403 or 404 is the error page itself, as
+    without JavaScript, not a second page put inside the current page's message area."""
+    auth.login("pat.one")
+    response = client.get(path, headers={**HTMX, "HX-Boosted": "true"})
+    assert response.status_code == code
+    assert "HX-Retarget" not in response.headers
+    assert "<html" in response.text and 'id="error"' in response.text
+    assert "Go to your start page" in response.text
+
+
 def test_html_is_compressed_with_brotli_or_gzip_as_the_browser_accepts(client):
     chromium = client.get("/register", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
     assert chromium.headers["Content-Encoding"] == "br"  # the smallest for our pages

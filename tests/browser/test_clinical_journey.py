@@ -101,11 +101,19 @@ def test_a_doctors_day(app, live_server, js_page, browser, people, clinic_midday
     expect(history).to_contain_text(f"Diagnosis: {DIAGNOSIS}")
     expect(history.locator("tbody tr")).to_have_count(2)
 
-    # Back to today's list to complete the visit.
+    # Complete the visit here, on its page: the whole page moves on (its status, the row,
+    # the message), not the embedded row alone beside a stale "checked in" and "saved".
+    detail = page.locator(f"#appointment-{appt.id}")
+    detail.get_by_role("button", name="Complete").click()
+    expect(page.locator("#messages")).to_have_text("Pat One: completed.")
+    expect(detail.locator(".status")).to_have_text(["completed", "completed"])
+    expect(detail).not_to_contain_text("checked in")
+    expect(history).to_contain_text(f"Diagnosis: {DIAGNOSIS}")
+    expect(page).to_have_url(f"{live_server}/appointments/{appt.id}")
+
+    # Back on today's list, the visit is done.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Today").click()
     expect(page.get_by_role("heading", name="Today's appointments")).to_be_visible()
-    expect(row.locator(".status")).to_have_text("checked in")
-    row.get_by_role("button", name="Complete").click()
     expect(row.locator(".status")).to_have_text("completed")
     expect(row.get_by_role("button")).to_have_count(0)  # nothing more to do with this visit
     expect(row.get_by_role("link", name="Record treatment")).to_be_visible()
