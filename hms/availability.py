@@ -53,7 +53,7 @@ def _week_page(monday: dt.date, status: int = 200, message: str | None = None):
     doctor = doctor_of(current_user)
     last = week_start(horizon_end())
     return render("availability/week.html", "availability/_grid.html", status=status,
-                  grid=week_grid(doctor, monday), message=message,
+                  grid=week_grid(doctor, monday), message=message, today=clinic_today(),
                   prev_week=monday - dt.timedelta(days=7) if monday > week_start(clinic_today())
                   else None,
                   next_week=monday + dt.timedelta(days=7) if monday < last else None)

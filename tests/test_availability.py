@@ -37,6 +37,23 @@ def test_week_grid_shows_the_doctors_slots(doctor_client, diary):
     assert f'value="open {diary.isoformat()}T17:00"' in page.text  # never opened: closed
 
 
+def test_this_weeks_past_days_offer_no_whole_day_buttons(doctor_client):
+    """Days gone by cannot be opened or closed: no "Whole day" buttons, and their cells are
+    plain text (an aria-label on a bare span is not allowed)."""
+    from hms.clock import clinic_today
+    from hms.scheduling import week_start
+
+    with doctor_client.application.app_context():
+        today = clinic_today()
+    page = doctor_client.get("/availability/").text
+    monday = week_start(today)
+    for offset in range(7):
+        day = monday + dt.timedelta(days=offset)
+        shown = f'value="close day {day.isoformat()}"' in page
+        assert shown == (day >= today), day
+    assert '<span class="cell past" aria-label' not in page
+
+
 @pytest.mark.parametrize("week", ["2001-01-01", "2999-01-01", "not-a-date"])
 def test_weeks_outside_this_week_to_the_horizon_are_404(doctor_client, week):
     assert doctor_client.get(f"/availability/?week={week}").status_code == 404

@@ -40,7 +40,8 @@ def is_open(doctor, day: dt.date, time: dt.time) -> bool | None:
 def cell_states(tab) -> dict[str, str]:
     """Every cell of the grid by its accessible label, with its class."""
     return tab.eval_on_selector_all("#grid .cell", """cells => Object.fromEntries(cells.map(
-        c => [c.getAttribute('aria-label').replace(/: .*$/, ''), c.className]))""")
+        c => [(c.getAttribute('aria-label') || c.textContent).replace(/^\\W+/, '')
+                  .replace(/( open for booking|: .*)$/, ''), c.className]))""")
 
 
 def open_next_week(tab, base: str, monday: dt.date) -> None:
@@ -81,7 +82,9 @@ def test_toggle_and_bulk_close_with_htmx(app, live_server, js_page, people, next
     before = cell_states(page)
     cell.click()
     expect(cell).to_have_class("cell closed")
-    expect(cell).to_have_attribute("aria-label", f"{next_monday:%a %-d %b} 09:00: closed. Open it")
+    expect(cell).to_have_attribute("aria-pressed", "false")
+    expect(cell).to_have_text("Closed")  # a state, not a verb: "Open" meant the opposite
+    expect(cell).to_have_attribute("aria-label", f"{next_monday:%a %-d %b} 09:00 open for booking")
     after = cell_states(page)
     assert {k for k in before if before[k] != after[k]} == {f"{next_monday:%a %-d %b} 09:00"}
     expect(page.locator(cell_id(next_monday, half_nine))).to_have_class("cell open")
