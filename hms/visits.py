@@ -110,6 +110,7 @@ class TreatmentDraft:
     values: dict[str, str] = field(default_factory=dict)
     medicines: list[dict[str, str]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    bad_boxes: set[tuple[int, str]] = field(default_factory=set)  # (medicine row, box)
 
     @classmethod
     def from_form(cls, form) -> TreatmentDraft:
@@ -144,20 +145,32 @@ class TreatmentDraft:
         for i, med in enumerate(self.medicines):
             if not any(med.values()):
                 continue  # an empty row is simply ignored
-            if any(len(med[k]) > MEDICINE_LIMIT for k in ("name", "dose", "frequency")):
-                errors[f"med_{i}"] = f"Use at most {MEDICINE_LIMIT} characters in each box."
-            elif not med["name"]:
-                errors[f"med_{i}"] = "Name the medicine, or remove the row."
-            elif not (med["dose"] and med["frequency"]):
-                errors[f"med_{i}"] = "Give the dose and how often it is taken."
-            elif not 1 <= (ascii_int(med["days"], max_digits=3) or 0) <= 365:
-                errors[f"med_{i}"] = "Give the number of days, from 1 to 365."
+            faults = medicine_faults(med)
+            if faults:
+                # Every box at fault is marked and said, not the whole row in red.
+                self.bad_boxes.update((i, name) for name in faults)
+                errors[f"med_{i}"] = " ".join(faults.values())
             else:
                 medicines.append({**med, "days": ascii_int(med["days"])})
         return {"diagnosis": v["diagnosis"], "prescription": v["prescription"],
                 "notes": v["notes"], "visit_type": v["visit_type"],
                 "tests_text": v["tests_text"], "precautions": v["precautions"],
                 "follow_up_date": follow_up, "medicines_json": json.dumps(medicines)}
+
+
+def medicine_faults(med: dict[str, str]) -> dict[str, str]:
+    """What is wrong in each box of a medicine row that is not empty, by box."""
+    faults = {name: f"Use at most {MEDICINE_LIMIT} characters for the {word}."
+              for name, word in (("name", "name"), ("dose", "dose"), ("frequency", "how often"))
+              if len(med[name]) > MEDICINE_LIMIT}
+    for name, message in (("name", "Name the medicine, or remove the row."),
+                          ("dose", "Give the dose."),
+                          ("frequency", "Say how often it is taken.")):
+        if not med[name]:
+            faults[name] = message
+    if not 1 <= (ascii_int(med["days"], max_digits=3) or 0) <= 365:
+        faults["days"] = "Give the number of days, from 1 to 365."
+    return faults
 
 
 def add_treatment(appt: Appointment, draft: TreatmentDraft, by: User) -> Treatment | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -78,6 +79,21 @@ def test_bad_treatment_input_keeps_what_was_typed_and_saves_nothing(
     assert f'id="{error}-error">' in response.text and message in response.text
     assert 'value="Paracetamol"' in response.text  # typed rows come back
     assert Treatment.select().count() == 0 and AuditLog.select().count() == 0
+
+
+def test_a_medicine_row_marks_and_says_each_box_at_fault_and_no_other(client, auth, visit):
+    """The dose given, how often blank and the days in words: those two boxes are marked and
+    both faults said; the name and the dose are not marked."""
+    auth.login("dr.one")
+    response = treatment_form(client, visit, med_name=["Amoxicillin"], med_dose=["500 mg"],
+                              med_frequency=[""], med_days=["five"])
+    assert response.status_code == 422
+    marked = re.findall(r'name="med_(\w+)"[^>]*aria-invalid="true"', response.text)
+    assert marked == ["frequency", "days"]
+    assert "Say how often it is taken. Give the number of days, from 1 to 365." \
+        in response.text
+    assert "placeholder=" not in response.text  # grey examples read as typed values
+    assert Treatment.select().count() == 0
 
 
 def test_medicine_rows_are_added_and_removed_by_htmx_and_plain_posts(client, auth, visit):
