@@ -55,7 +55,7 @@ def patients():
     q = request.args.get("q", "").strip()[:80]
     if not wants_fragment():
         return panel()
-    return render("desk/index.html", "desk/_results.html", **results(q))
+    return render("desk/index.html", "desk/_results.html", **results(q), hold=held())
 
 
 @bp.get("/slots")
@@ -165,6 +165,13 @@ def picked_doctor(values=None) -> Doctor | None:
     return doctor_directory().where(Doctor.id == number).first()
 
 
+def held() -> dict:
+    """A doctor's time picked before the patient (from the doctors' pages): carried through
+    the patient search, so that picking the patient leads straight to booking it."""
+    doctor, slot = picked_doctor(), parse_slot(request.args.get("slot"))
+    return {"doctor": doctor.id, "slot": slot_key(*slot)} if doctor and slot else {}
+
+
 def day_word(day: dt.date) -> str:
     return "today" if day == clinic_today() else "tomorrow"
 
@@ -237,7 +244,7 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
     query (or the posted `values` of .pick)."""
     values = request.args if values is None else values
     patient = patient or picked_patient()
-    doctor = doctor or (picked_doctor() if patient else None)
+    doctor = doctor or picked_doctor()
     if slot is None and "errors" not in context and doctor:
         slot = parse_slot(values.get("slot"))
     day = slot[0] if slot else None
@@ -253,6 +260,7 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
         context.setdefault("reason", "")  # from a posted form only, never from the URL
         context.update(picker(patient, doctor, day, context["reason"]))
     if not patient:
+        context["hold"] = held() if slot else {}
         found = results(q)
         if context.get("walk_in_form") is not None or request.args.get("walk_in"):
             found["walk_in_form"] = context.get("walk_in_form") or WalkInForm(formdata=None)

@@ -96,7 +96,9 @@ def picker(doctor: Doctor, day: dt.date, appointment=None, patient=None) -> dict
         here = pick = url_for("appointments.reschedule", appointment_id=appointment.id)
     else:
         here = url_for("doctors.show", doctor_id=doctor.id)
-        pick = url_for("appointments.book", doctor_id=doctor.id)
+        # A patient books the time themselves; the desk books it for a patient it then finds.
+        pick = (url_for("appointments.book", doctor_id=doctor.id)
+                if current_user.role == "patient" else url_for("desk.index", doctor=doctor.id))
     return {"day": day, "days": bookable_days(), "picker_url": here, "pick_url": pick,
             "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)],
             "today": clinic_today()}

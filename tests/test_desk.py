@@ -562,7 +562,7 @@ def test_a_check_in_from_the_queue_answers_with_the_queue_as_the_desk_shows_it(
     doctor = people.doctor("dr.one").id
     page = desk.get(f"/desk/?queue={doctor}&all=1").text
     form = page.split(f'<tr id="appt-{one.id}"')[1].split("</form>")[0]
-    assert 'hx-target="#day-list"' in form
+    assert 'hx-target="closest [data-view]"' in form
     listed = html.unescape(re.search(r'name="list" value="([^"]+)"', form)[1])
     assert listed == f"/desk/queue?queue={doctor}&all=1"
     answer = desk.post(f"/appointments/{one.id}/status", headers=HX, data={
@@ -674,3 +674,34 @@ def test_doctors_do_not_reschedule_from_here(client, auth, people, diary):
                               date=diary, time=dt.time(9), reason="x")
     auth.login("dr.one")
     assert client.get(f"/appointments/{appt.id}/reschedule").status_code == 403
+
+
+def test_a_time_picked_on_a_doctors_page_is_booked_at_the_desk_for_the_patient_found(
+        desk, people, diary):
+    """The receptionist's "Doctors" pages offer times that lead to the desk (the patients'
+    booking page would be 403): the time is held through the patient search, then booked."""
+    doctor, patient = people.doctor("dr.one"), people.patient("pat.one")
+    slot = key(diary, dt.time(10))
+    page = desk.get(f"/doctors/{doctor.id}?date={diary.isoformat()}").text
+    href = f"/desk/?doctor={doctor.id}&amp;slot={slot}"
+    assert f'href="{href}"' in page and "/appointments/book/" not in page
+    held = desk.get(html.unescape(href))
+    assert held.status_code == 200
+    assert f"Booking <strong>{diary:%A %-d %B} at 10:00</strong> with <strong>Dr Ada One" \
+        in held.text
+    found = desk.get(f"/desk/patients?q=Pat+One&doctor={doctor.id}&slot={slot}", headers=HX)
+    pick = f"/desk/?patient={patient.id}&amp;doctor={doctor.id}&amp;slot={slot}"
+    assert f'href="{pick}"' in found.text
+    booking = desk.get(html.unescape(pick)).text
+    assert f'name="slot" value="{slot}"' in booking and 'id="desk-reason"' in booking
+    response = book(desk, people, slot)
+    assert response.status_code in (200, 303)
+    assert Appointment.get().time == dt.time(10) and Appointment.get().patient_id == patient.id
+
+
+def test_a_taken_time_held_from_a_doctors_page_says_so_before_the_search(desk, people, diary):
+    doctor = people.doctor("dr.one")
+    Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=diary,
+                       time=dt.time(10), reason="Earlier")
+    page = desk.get(f"/desk/?doctor={doctor.id}&slot={key(diary, dt.time(10))}").text
+    assert 'role="alert"' in page and "Booking <strong>" not in page
