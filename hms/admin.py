@@ -48,7 +48,7 @@ from hms.scheduling import (
     parse_day,
     reschedule_appointment,
 )
-from hms.web import arg_int, ascii_int, render, see_other
+from hms.web import arg_int, ascii_int, confirm_first, render, see_other
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 25
@@ -162,6 +162,11 @@ def edit_doctor(doctor_id: int):
 def doctor_active(doctor_id: int, change: str):
     """Deactivate a doctor (gone from the directory and booking) or bring them back."""
     doctor = _doctor_or_404(doctor_id)
+    if change == "deactivate" and (ask := confirm_first(
+            f"Deactivate {doctor.full_name}?", "Yes, deactivate",
+            url_for(".doctor", doctor_id=doctor.id),
+            "They will not be able to log in, and leave the directory and booking.")):
+        return ask
     _change_activity(doctor.user, change, doctor.full_name, None, "doctor", doctor.id,
                      " Settle their future appointments below." if change == "deactivate"
                      else "")
@@ -173,6 +178,9 @@ def doctor_active(doctor_id: int, change: str):
 def remove_doctor(doctor_id: int):
     """Delete a doctor who never had an appointment; otherwise say to deactivate instead."""
     doctor = _doctor_or_404(doctor_id)
+    if ask := confirm_first(f"Delete {doctor.full_name} for good?", "Yes, delete",
+                            url_for(".doctor", doctor_id=doctor.id)):
+        return ask
     if not delete_doctor(doctor):
         flash(f"{doctor.full_name} has appointments on record and cannot be deleted; "
               "deactivate them instead.", "error")
@@ -229,6 +237,8 @@ def rename_department(department_id: int):
 def delete_department(department_id: int):
     """Remove a specialization no doctor has."""
     dept = Department.get_or_none(Department.id == department_id) or abort(404)
+    if ask := confirm_first(f"Remove {dept.name}?", "Yes, remove", url_for(".departments")):
+        return ask
     if Doctor.select().where(Doctor.department == dept).exists():
         flash(f"{dept.name} still has doctors; move them first.", "error")
     else:
@@ -319,6 +329,10 @@ def edit_patient(patient_id: int):
 def patient_active(patient_id: int, change: str):
     """Deactivate a patient's login (they cannot log in) or bring it back."""
     patient = _patient_or_404(patient_id)
+    if change == "deactivate" and (ask := confirm_first(
+            f"Deactivate {patient.full_name}?", "Yes, deactivate",
+            url_for(".patient", patient_id=patient.id), "They will not be able to log in.")):
+        return ask
     _change_activity(patient.user, change, patient.full_name, patient, "patient", patient.id)
     return see_other(url_for(".patient", patient_id=patient.id))
 
@@ -356,6 +370,10 @@ def staff_active(user_id: int, change: str):
         abort(404)
     if user.id == current_user.id:
         flash("You cannot deactivate your own account.", "error")
+    elif change == "deactivate" and (ask := confirm_first(
+            f"Deactivate {user.username}?", "Yes, deactivate", url_for(".staff"),
+            "They will not be able to log in.")):
+        return ask
     else:
         _change_activity(user, change, user.username, None, "user", user.id)
     return see_other(url_for(".staff"))

@@ -321,6 +321,22 @@ def test_all_appointments_filter_by_status_doctor_patient_and_dates(admin, peopl
     assert admin.get("/admin/appointments?from=junk&status=junk").status_code == 200
 
 
+def test_all_appointments_name_the_day_of_todays_rows_too(admin, people):
+    """Among rows of other dates, a row of today says so; a time alone reads as any day."""
+    from hms.clock import clinic_today
+
+    with admin.application.app_context():
+        today = clinic_today()
+    doctor, patient = people.doctor("dr.one"), people.patient("pat.one")
+    now = Appointment.create(patient=patient, doctor=doctor, date=today, time=dt.time(23, 30),
+                             reason="Now")
+    later = Appointment.create(patient=patient, doctor=doctor, date=today + dt.timedelta(days=3),
+                               time=dt.time(9), reason="Later")
+    page = admin.get("/admin/appointments").text
+    assert f'/appointments/{now.id}">Today 23:30</a>' in page
+    assert f'/appointments/{later.id}">{later.date:%a %-d %b} 09:00</a>' in page
+
+
 def test_admin_changes_status_in_place_with_the_same_rules(admin, booked):
     early = admin.post(f"/appointments/{booked.id}/status", headers=HTMX, data={
         "csrf_token": token(admin), "action": "no_show"})
@@ -423,3 +439,26 @@ def test_a_username_taken_at_the_same_moment_is_a_message_not_a_500(admin, monke
         "csrf_token": csrf_token(page.text), "role": "receptionist", "username": "desk3",
         "email": "desk3@test.example"})
     assert response.status_code == 422 and "just taken" in response.text
+
+
+@pytest.mark.parametrize("what", ["doctor", "patient", "staff", "department", "delete"])
+def test_a_destructive_form_without_javascript_asks_first_and_changes_nothing(admin, people,
+                                                                             what):
+    """A plain post marked ask=1 (the form's hidden field; htmx posts it empty after its own
+    dialog) gets a page that asks, re-posting the form; nothing changes until Yes."""
+    from hms.models import Department
+
+    dept = Department.create(name="Empty ward")
+    url = {"doctor": f"/admin/doctors/{people.doctor('dr.two').id}/deactivate",
+           "patient": f"/admin/patients/{people.patient('pat.two').id}/deactivate",
+           "staff": f"/admin/staff/{people.user('desk').id}/deactivate",
+           "department": f"/admin/departments/{dept.id}/delete",
+           "delete": f"/admin/doctors/{people.doctor('dr.two').id}/delete"}[what]
+    asked = admin.post(url, data={"csrf_token": token(admin), "ask": "1"})
+    assert asked.status_code == 200 and "No, go back" in asked.text
+    assert f'<form method="post" action="{url}"' in asked.text
+    assert 'name="ask"' not in asked.text and 'name="csrf_token"' in asked.text
+    assert people.user("desk").is_active and people.doctor("dr.two").user.is_active
+    assert people.patient("pat.two").user.is_active and Department.get_or_none(id=dept.id)
+    done = admin.post(url, data={"csrf_token": token(admin)})
+    assert done.status_code == 303

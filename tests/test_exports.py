@@ -200,6 +200,9 @@ def test_malformed_patient_numbers_are_not_found(client, auth, url):
 
 def test_patient_downloads_their_history_as_pdf(client, auth, records):
     auth.login("pat.one")
+    page = client.get("/me/history").text  # "Print" is this link: no script needed
+    assert '<a class="button secondary" href="/me/history.pdf">Print (PDF)</a>' in page
+    assert "<script" not in page.split("</head>")[1]
     response = client.get("/me/history.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert re.fullmatch(r'attachment; filename="hms-history-\d+-\d{4}-\d\d-\d\d\.pdf"',
@@ -356,6 +359,7 @@ def test_a_long_history_offers_its_pdf_from_the_background(client, auth, records
     auth.login("pat.one")
     page = client.get("/me/history").text
     assert 'href="/me/history.pdf"' not in page and 'href="/me/history.csv" download' in page
+    assert 'href="#downloads">Print (PDF)</a>' in page  # to "Prepare the PDF"
     assert 'name="kind" value="pdf">Prepare the PDF' in page
     assert 'name="kind" value="csv">Prepare a CSV export' in page
     assert client.get("/me/history.pdf").status_code == 200  # the address still answers

@@ -167,3 +167,19 @@ def test_book_with_plain_links_and_forms(live_server, nojs_page, people, diary):
     assert booked.status == "booked" and booked.reason == REASON
     assert booked.rescheduled_from is None and booked.cancelled_by is None
     expect(page).to_have_url(f"{live_server}/appointments/{booked.id}")
+
+    # Without JavaScript, cancelling asks on a page of its own first: "No" changes nothing.
+    page.get_by_label("Reason for cancelling (optional)").fill("Feeling better")
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.get_by_role("heading", name="Cancel this appointment?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"{long_day(day)} at 09:30 with Dr Ada One")
+    page.get_by_role("link", name="No, go back").click()
+    expect(page).to_have_url(f"{live_server}/appointments/{booked.id}")
+    assert Appointment.get_by_id(booked.id).status == "booked"
+    page.get_by_label("Reason for cancelling (optional)").fill("Feeling better")
+    page.get_by_role("button", name="Cancel appointment").click()
+    page.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.locator("#messages")).to_have_text(
+        "The appointment is cancelled and its slot is free for others.")
+    cancelled = Appointment.get_by_id(booked.id)
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Feeling better")
