@@ -1,0 +1,181 @@
+"""axe-core (from npm, pinned) on every page each role can reach, and on the main interactive
+states, in real Chromium against the demo hospital: any violation fails. And the focus ring
+stands out (at least 3:1) from what is around it, wherever Tab goes on each landing page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from hms.db import db, init_schema
+from hms.demo import DEMO_PASSWORD, seed_demo
+from support import make_app
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+ROLES = ["admin", "desk", "dr.grey", "anna"]
+# Downloads and actions are not pages; each kind of page is visited once (ids and dates vary).
+NOT_PAGES = re.compile(r"\.(pdf|csv|ics)$|^/static/|^/logout|/photo$")
+PAGES_PER_ROLE = 60
+
+
+@pytest.fixture
+def app(tmp_path, redis_url, database_engine, request):
+    """The app on an empty database of its own (not the personas': the demo has its own admin
+    and desk), which the demo fixture fills."""
+    if database_engine == "sqlite":
+        location = str(tmp_path / "hms-demo.sqlite3")
+    else:
+        postgres = request.getfixturevalue("postgres")
+        name = f"demo_{uuid.uuid4().hex[:16]}"
+        request.addfinalizer(lambda: postgres.drop(name))
+        location = postgres.create(name)
+    app = make_app(tmp_path, redis_url, DATABASE=location)
+    with app.app_context():
+        init_schema()
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def demo(app, clinic_midday):
+    """The demo hospital, seeded at noon of the default day."""
+    with app.app_context():
+        assert seed_demo()
+
+
+def log_in(tab, base: str, username: str) -> None:
+    tab.goto(f"{base}/login")
+    tab.get_by_label("Username").fill(username)
+    tab.get_by_label("Password").fill(DEMO_PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def violations(tab) -> list[str]:
+    """axe-core's violations on the page as it is now: rule, and the first elements at fault."""
+    if not tab.evaluate("() => typeof axe === 'object'"):
+        tab.evaluate(AXE.read_text())  # through the DevTools protocol: no CSP exception needed
+    found = tab.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' '))
+                                                  .join(' | '))""")
+    return [f"{urlsplit(tab.url).path}: {v}" for v in found]
+
+
+def kind(href: str) -> str:
+    """/doctors/12?date=2026-01-05 → /doctors/N?date: one visit per kind of page."""
+    parts = urlsplit(href)
+    return re.sub(r"\d+", "N", parts.path) + "?" + ",".join(
+        sorted(name for name, _ in parse_qsl(parts.query)))
+
+
+def crawl(tab, base: str) -> tuple[list[str], list[str]]:
+    """Every kind of page reachable by links from the start page: (paths, violations)."""
+    queue, seen, visited, found = [urlsplit(tab.url).path], set(), [], []
+    while queue and len(visited) < PAGES_PER_ROLE:
+        href = queue.pop(0)
+        if kind(href) in seen:
+            continue
+        seen.add(kind(href))
+        response = tab.goto(base + href)
+        assert response.status == 200, (href, response.status)
+        visited.append(href)
+        found += violations(tab)
+        for link in tab.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))"):
+            link = link.split("#")[0]
+            if link.startswith("/") and not link.startswith("//") and not NOT_PAGES.search(
+                    urlsplit(link).path) and kind(link) not in seen:
+                queue.append(link)
+    return visited, found
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_page_a_role_reaches_has_no_axe_violation(live_server, js_page, demo, username):
+    log_in(js_page, live_server, username)
+    visited, found = crawl(js_page, live_server)
+    assert len(visited) >= 4, visited  # the crawl did reach the role's pages
+    assert found == [], "\n".join(found)
+
+
+def test_the_login_pages_have_no_axe_violation(live_server, js_page, demo):
+    found = []
+    for path in ("/login", "/register", "/forgot"):
+        js_page.goto(live_server + path)
+        found += violations(js_page)
+    js_page.goto(live_server + "/login")
+    js_page.get_by_label("Username").fill("anna")
+    js_page.get_by_label("Password").fill("wrong password")
+    js_page.get_by_role("button", name="Log in").click()
+    expect(js_page.locator("#login-form .error")).to_be_visible()
+    found += violations(js_page)
+    assert found == [], "\n".join(found)
+
+
+def test_the_main_interactive_states_have_no_axe_violation(live_server, js_page, demo):
+    """Swapped fragments and refused forms: the desk with a patient and a doctor picked, the
+    directory searched, a treatment form refused, the availability grid toggled."""
+    tab, found = js_page, []
+    log_in(tab, live_server, "desk")
+    tab.get_by_label("Patient: name, phone or number").fill("Anna")
+    tab.get_by_role("link", name="Anna Schmidt").click()
+    tab.get_by_label("or the doctor").select_option(label="Dr Meredith Grey (General Medicine)")
+    tab.get_by_role("button", name="Show free times").last.click()
+    expect(tab.locator("#slot-picker")).to_be_visible()
+    found += violations(tab)
+    tab.locator("#slot-picker .slots a").first.click()
+    expect(tab.get_by_label("Reason for the visit")).to_be_focused()
+    tab.get_by_role("button", name="Book (Enter)").click()  # no reason: refused
+    expect(tab.locator("#reason-error")).to_be_visible()
+    found += violations(tab)
+
+    tab.context.clear_cookies()
+    log_in(tab, live_server, "anna")
+    tab.get_by_role("link", name="Find a doctor").click()
+    tab.get_by_label(re.compile("Name")).first.fill("Grey")
+    expect(tab.locator("#doctor-list")).to_contain_text("1 doctor matching")
+    found += violations(tab)
+
+    tab.context.clear_cookies()
+    log_in(tab, live_server, "dr.grey")
+    tab.get_by_role("link", name="Availability").click()
+    tab.locator("#grid button.cell").first.click()
+    found += violations(tab)
+    assert found == [], "\n".join(found)
+
+
+CONTRAST = """el => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92
+      : ((v + 0.055) / 1.055) ** 2.4).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const style = getComputedStyle(el);
+  if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) return 0;
+  let around = el.parentElement;  // what the ring is drawn on: the first opaque background
+  while (around && (rgb(getComputedStyle(around).backgroundColor)[3] === 0))
+    around = around.parentElement;
+  const bg = around ? rgb(getComputedStyle(around).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(style.outlineColor)), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_tab_shows_a_focus_ring_of_at_least_3_to_1_everywhere(live_server, js_page, demo,
+                                                              username):
+    """Tab through the landing page: every stop shows a ring, 3:1 against its background."""
+    log_in(js_page, live_server, username)
+    js_page.locator("body").focus()
+    weak = []
+    for _ in range(25):
+        js_page.keyboard.press("Tab")
+        if js_page.evaluate("() => document.activeElement === document.body"):
+            break  # past the last stop
+        ratio = js_page.evaluate(f"() => ({CONTRAST})(document.activeElement)")
+        name = js_page.evaluate("() => document.activeElement.outerHTML.slice(0, 80)")
+        if ratio < 3:
+            weak.append(f"{ratio:.2f}: {name}")
+    assert weak == [], "\n".join(weak)
