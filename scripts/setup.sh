@@ -52,10 +52,12 @@ if ! cmp -s package-lock.json node_modules/.hms-lock \
     cp package-lock.json node_modules/.hms-lock
 fi
 # One file, one request: htmx, then its preload extension (a marked link's page is fetched on
-# mousedown or touchstart, the ~100 ms before the click). Both come from the pinned package;
-# the ";" and newline between them keep a comment at htmx's end from swallowing the extension.
+# mousedown or touchstart, the ~100 ms before the click), both from the pinned package, then
+# our own focus.js (where the focus goes after a swap). The ";" and newline between them keep a
+# comment at one's end from swallowing the next.
 { cat node_modules/htmx.org/dist/htmx.min.js; printf ';\n'
-  cat node_modules/htmx.org/dist/ext/hx-preload.min.js; } > static/htmx.min.js.new
+  cat node_modules/htmx.org/dist/ext/hx-preload.min.js; printf ';\n'
+  cat static/focus.js; } > static/htmx.min.js.new
 cmp -s static/htmx.min.js.new static/htmx.min.js && rm static/htmx.min.js.new \
     || mv static/htmx.min.js.new static/htmx.min.js  # unchanged keeps its compressed copies
 echo "==> Compressing the static files once (Brotli and gzip copies beside each)"

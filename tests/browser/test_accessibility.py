@@ -179,3 +179,31 @@ def test_tab_shows_a_focus_ring_of_at_least_3_to_1_everywhere(live_server, js_pa
         if ratio < 3:
             weak.append(f"{ratio:.2f}: {name}")
     assert weak == [], "\n".join(weak)
+
+
+def test_focus_goes_where_attention_should_after_each_swap(live_server, js_page, demo):
+    """A new page: its heading. A row changed in its list: that row's next action. A refused
+    form: its first invalid field. A medicine row added: its first box."""
+    tab = js_page
+    log_in(tab, live_server, "dr.grey")
+    menu = tab.get_by_role("navigation", name="Main")
+    menu.get_by_role("link", name="Appointments").click()
+    expect(tab.locator("main h1")).to_be_focused()
+    expect(tab.locator("main h1")).to_have_text("Appointments")
+
+    menu.get_by_role("link", name="Today").click()
+    expect(tab.locator("main h1")).to_be_focused()
+    check_in = tab.locator("#day-list").get_by_role("button", name="Check in").first
+    row = check_in.locator("xpath=ancestor::tr").get_attribute("id")
+    check_in.click()
+    expect(tab.locator(f"#{row} .status")).to_have_text("checked in")
+    expect(tab.locator(f"#{row}").get_by_role("button", name="Complete")).to_be_focused()
+
+    tab.locator(f"#{row}").get_by_role("link", name="Record treatment").click()
+    expect(tab.locator("main h1")).to_be_focused()
+    tab.get_by_role("button", name="Add a medicine").click()
+    expect(tab.locator("#medicines .medicine")).to_have_count(2)
+    expect(tab.locator("#medicines .medicine").nth(1).get_by_label("Name")).to_be_focused()
+    tab.get_by_role("button", name="Save treatment").click()  # no diagnosis: refused
+    expect(tab.get_by_label("Diagnosis")).to_be_focused()
+    expect(tab.get_by_label("Diagnosis")).to_have_attribute("aria-invalid", "true")
