@@ -40,6 +40,7 @@ from hms.models import (
     Reminder,
     ReportSend,
     User,
+    WorkingHours,
     page_of,
 )
 from hms.patients import history_context
@@ -130,6 +131,7 @@ def _doctor_context(doctor: Doctor) -> dict:
                   .order_by(Doctor.department != doctor.department, Doctor.full_name))
     return {"doctor": doctor, "future": list(future), "today": clinic_today(),
             "colleagues": list(colleagues),
+            "has_hours": WorkingHours.select().where(WorkingHours.doctor == doctor).exists(),
             "has_history": Appointment.select().where(Appointment.doctor == doctor).exists()}
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from hms.auth import doctor_of, role_required
 from hms.clock import clinic_today
-from hms.models import WorkingHours
+from hms.models import Doctor, WorkingHours
 from hms.scheduling import (
     SchedulingError,
     bulk_slots,
@@ -167,20 +167,34 @@ def _parse_plan(form) -> tuple[list[tuple[int, dt.time, dt.time]], dict[int, str
 @role_required("doctor")
 def plan():
     """The weekly working plan from which the slots of new weeks are opened."""
-    doctor = doctor_of(current_user)
+    return _plan_page(doctor_of(current_user), url_for(".plan"), url_for(".plan"))
+
+
+@bp.route("/plan/<int:doctor_id>", methods=["GET", "POST"])
+@role_required("admin")
+def doctor_plan(doctor_id: int):
+    """An admin sets a doctor's weekly plan: a new doctor has none, so nobody can book them
+    until it is set (the admin's doctor page says so and links here)."""
+    doctor = Doctor.get_or_none(Doctor.id == doctor_id) or abort(404)
+    return _plan_page(doctor, url_for(".doctor_plan", doctor_id=doctor.id),
+                      url_for("admin.doctor", doctor_id=doctor.id))
+
+
+def _plan_page(doctor: Doctor, here: str, done: str):
     if request.method == "POST":
         periods, errors = _parse_plan(request.form)
         if not errors:
             added = replace_plan(doctor, periods)
             flash(f"Weekly plan saved; {added} new slot{'' if added == 1 else 's'} opened "
                   "up to the booking horizon.", "success")
-            return see_other(url_for(".plan"))
+            return see_other(done)
         values = request.form
     else:
         errors, values = {}, _plan_values(doctor)
     return render("availability/plan.html", "availability/_plan_form.html",
                   status=422 if errors else 200, errors=errors, values=values,
-                  weekdays=WEEKDAYS)
+                  weekdays=WEEKDAYS, plan_url=here,
+                  doctor=doctor if current_user.role == "admin" else None)
 
 
 def _plan_values(doctor) -> dict[str, str]:

@@ -29,7 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from hms.models import BLOOD_GROUPS, GENDERS, Department, User
+from hms.models import BLOOD_GROUPS, GENDERS, Department, Doctor, User
 from hms.passwords import MAX_LENGTH, PasswordPolicy
 from hms.web import ascii_int
 
@@ -220,8 +220,18 @@ class DoctorProfileForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._doctor_id = getattr(kwargs.get("obj"), "id", None)  # the doctor edited, if any
         self.department.choices = [SelectChoice(d.id, d.name)
                                    for d in Department.select().order_by(Department.name)]
+
+    def validate_full_name(self, field: StringField) -> None:
+        """Patients and the desk pick a doctor by name: two with one name cannot be told apart."""
+        same = Doctor.select().where(fn.LOWER(Doctor.full_name) == field.data.lower())
+        if self._doctor_id:
+            same = same.where(Doctor.id != self._doctor_id)
+        if same.exists():
+            raise ValidationError("Another doctor has this name. Add what tells them apart, "
+                                  "such as a middle initial.")
 
 
 class NewLoginForm(FlaskForm):

@@ -92,6 +92,50 @@ def test_create_doctor_refuses_bad_input_and_saves_nothing(admin, fields, error)
     assert not User.select().where(User.username == "dr.three").exists()
 
 
+def test_two_doctors_cannot_share_a_name(admin, people):
+    """Patients and the desk choose a doctor by name: a second "Dr Ada One" (in any case) is
+    refused beside the field, on creating and on editing; saving one's own name is fine."""
+    response = new_doctor(admin, full_name="dr ada one")
+    assert response.status_code == 422 and 'id="full_name-error"' in response.text
+    assert "Another doctor has this name" in response.text
+    assert not User.select().where(User.username == "dr.three").exists()
+    two = people.doctor("dr.two")
+    page = admin.get(f"/admin/doctors/{two.id}/edit")
+    form = {"csrf_token": csrf_token(page.text), "department": str(two.department_id),
+            "experience_years": "3", "about": ""}
+    taken = admin.post(f"/admin/doctors/{two.id}/edit", data=form | {"full_name": "Dr Ada One"})
+    assert taken.status_code == 422 and "Another doctor has this name" in taken.text
+    kept = admin.post(f"/admin/doctors/{two.id}/edit", data=form | {"full_name": "Dr Bo Two"})
+    assert kept.status_code == 303
+    assert Doctor.get_by_id(two.id).full_name == "Dr Bo Two"
+
+
+def test_a_new_doctor_is_led_to_their_weekly_hours_and_bookable_after(admin, people):
+    """A new doctor has no hours, so nobody can book them: their page says so and links to
+    the weekly plan, which the admin sets for them; then they have free times."""
+    from hms.models import DoctorAvailability, WorkingHours
+
+    created = new_doctor(admin)
+    doctor = Doctor.get(Doctor.full_name == "Dr Cy Three")
+    plan_url = f"/availability/plan/{doctor.id}"
+    assert "No working hours yet" in created.text and f'href="{plan_url}"' in created.text
+    page = admin.get(plan_url)
+    assert page.status_code == 200 and "Dr Cy Three" in page.text
+    assert f'action="{plan_url}"' in page.text
+    saved = admin.post(plan_url, data={"csrf_token": csrf_token(page.text),
+                                       "d0_start1": "09:00", "d0_end1": "12:00"})
+    assert saved.status_code == 303 and saved.headers["Location"] == f"/admin/doctors/{doctor.id}"
+    assert WorkingHours.select().where(WorkingHours.doctor == doctor).count() == 1
+    assert DoctorAvailability.select().where(DoctorAvailability.doctor == doctor).exists()
+    assert "No working hours yet" not in admin.get(f"/admin/doctors/{doctor.id}").text
+
+
+@pytest.mark.parametrize("username", ["desk", "dr.one", "pat.one"])
+def test_only_admins_set_another_doctors_hours(client, auth, people, username):
+    auth.login(username)
+    assert client.get(f"/availability/plan/{people.doctor('dr.two').id}").status_code == 403
+
+
 def test_list_and_search_doctors(admin, people):
     page = admin.get("/admin/doctors").text
     assert "Dr Ada One" in page and "Dr Bo Two" in page
