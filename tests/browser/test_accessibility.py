@@ -207,3 +207,28 @@ def test_focus_goes_where_attention_should_after_each_swap(live_server, js_page,
     tab.get_by_role("button", name="Save treatment").click()  # no diagnosis: refused
     expect(tab.get_by_label("Diagnosis")).to_be_focused()
     expect(tab.get_by_label("Diagnosis")).to_have_attribute("aria-invalid", "true")
+
+
+@pytest.mark.parametrize("width", [1024, 1366, 1920])
+def test_menus_never_wrap_and_the_admin_heading_stays_put(live_server, browser, demo, width):
+    """From 1024 to 1920 px wide, each role's menu is one row and the admin console's tabs one
+    column: the page heading is at the same height on every admin tab."""
+    context = browser.new_context(viewport={"width": width, "height": 700})
+    tab = context.new_page()
+    try:
+        for username in ROLES:
+            log_in(tab, live_server, username)
+            tops = tab.eval_on_selector_all(".top nav li", "lis => lis.map(li => li.offsetTop)")
+            assert len(set(tops)) == 1, (username, tops)
+            brand, user = (tab.eval_on_selector(f".top {part}", "e => e.getBoundingClientRect()")
+                           for part in (".brand", ".user"))
+            assert user["top"] < brand["top"] + brand["height"], username  # one row
+            tab.context.clear_cookies()
+        log_in(tab, live_server, "admin")
+        heights = set()
+        for link in tab.locator("nav.tabs a").all():
+            tab.goto(live_server + link.get_attribute("href"))
+            heights.add(tab.eval_on_selector("main h1", "h => Math.round(h.getBoundingClientRect().top)"))
+        assert len(heights) == 1, heights
+    finally:
+        context.close()
