@@ -315,6 +315,11 @@ def test_monthly_report_pdf(client, auth, march):
     assert re.search(r"Dr Ada One\s+Cardiology\s+5\s+3\s+1", text)
     assert re.search(r"Completed\s+4\s+66\.7%", text)  # of 4 + 1 no-show + 1 cancelled
     assert re.search(r"Cardiology\s+5", text) and "Download PDF" not in text
+    # Charts beside their tables: a month like this is two pages, the second headed with the
+    # report's title (the first has it as its heading).
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) == 2, len(pages)
+    assert pages[1].lstrip().startswith("Monthly report: March 2025")
 
 
 # --- the doctor's statistics and activity report -------------------------------------------
