@@ -1,14 +1,16 @@
-"""A small living hospital for newcomers: departments, doctors with diaries, patients, visits."""
+"""A small living hospital for newcomers: departments, doctors with diaries, patients, and
+weeks of visits, so that every dashboard, report, history and queue tells a story."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 
 from flask import current_app
 
-from hms.accounts import create_staff, register_patient
-from hms.clock import clinic_now
+from hms.accounts import create_staff, register_patient, register_walk_in
+from hms.clock import clinic_instant, clinic_now
 from hms.db import db
 from hms.models import (
     Appointment,
@@ -84,39 +86,91 @@ def seed_demo() -> bool:
     return True
 
 
+# Walk-ins the desk registered (no login): enough people for a clinic's weeks to look real.
+_FIRST = ["Grace", "Hamza", "Isla", "Jonas", "Keira", "Luis", "Maya", "Nikhil", "Olivia", "Pavel",
+          "Rosa", "Sam", "Tomás", "Uma", "Victor", "Wen", "Yara", "Zoe", "Aaron", "Bea"]
+_LAST = ["Liu", "Ali", "Brown", "Weber", "Walsh", "Gómez", "Cohen", "Rao", "Price", "Novak",
+         "Silva", "Taylor", "Byrne", "Shah", "Moreau", "Zhang", "Haddad", "Evans", "Kowalski",
+         "Nour"]
+WALK_INS = [(f"{_FIRST[i]} {_LAST[(i * 7 + k) % len(_LAST)]}", ("female", "male", "other")[i % 3],
+             dt.date(1940 + (i * 13 + k * 29) % 80, 1 + (i + k) % 12, 1 + (i * 3 + k) % 28))
+            for k in range(2) for i in range(len(_FIRST))]
+REASONS = ["Annual check-up", "Follow-up consultation", "Chest pain on exertion", "Palpitations",
+           "Persistent cough", "Rash on both arms", "Asthma review", "Blood pressure review",
+           "Headaches for two weeks", "Eczema flare-up", "Vaccination advice", "Back pain"]
+# What the doctor found, prescribed and gave, for a completed visit.
+FINDINGS = [
+    ("Seasonal rhinitis", "Antihistamine daily", "Cetirizine", "10 mg", "once daily", 14),
+    ("Essential hypertension", "Start an ACE inhibitor; home readings", "Ramipril", "2.5 mg",
+     "once daily", 28),
+    ("Acute bronchitis", "Rest and fluids; review if fever persists", "Amoxicillin", "500 mg",
+     "three times daily", 7),
+    ("Atopic eczema", "Emollients; short steroid course", "Hydrocortisone 1% cream", "thin layer",
+     "twice daily", 7),
+    ("Mild persistent asthma", "Inhaler technique reviewed", "Salbutamol inhaler", "2 puffs",
+     "as needed", 30),
+    ("Tension-type headache", "Sleep and screen breaks", "Paracetamol", "1 g", "as needed", 5),
+]
+HISTORY_DAYS = 28  # weeks of past activity for the dashboards, reports, histories and charts
+AHEAD_DAYS = 14    # days ahead that are partly booked
+
+
 def _book_visits(doctors: list[Doctor], patients: list) -> None:
-    """A fortnight of history and a week ahead, so every screen has something to show."""
+    """Four weeks of visits (completed with treatments, some no-shows and cancellations), today
+    under way, and the next two weeks partly booked: every screen has something true to show
+    from the first login, dated from the day it is seeded. Seeded random: the same each time."""
+    rng = random.Random(2026)
     now = clinic_now()
     today = now.date()
     for doctor in doctors:
-        # Two weeks of history, and the plan opened up to the booking horizon.
-        open_week_from_plan(doctor, today - dt.timedelta(days=14),
-                            days=15 + current_app.config["BOOKING_HORIZON_DAYS"])
-    admin = User.get(User.username == "admin")
-    for i, patient in enumerate(patients):
-        busy: set = set()  # the patient's own times: nobody is in two rooms at once
-        for k, doctor in enumerate((doctors[i % len(doctors)], doctors[(i + 2) % len(doctors)])):
-            past = [s for s in _slots(doctor, today - dt.timedelta(days=14), today)
-                    if dt.datetime.combine(s.date, s.time_slot) < now
-                    and (s.date, s.time_slot) not in busy]
-            future = [s for s in _slots(doctor, today, today + dt.timedelta(days=7))
-                      if dt.datetime.combine(s.date, s.time_slot) > now
-                      and (s.date, s.time_slot) not in busy]
-            if past:
-                slot = past[(i * 7 + k * 3) % len(past)]
-                busy.add((slot.date, slot.time_slot))
-                visit = _book(patient, doctor, slot, "Annual check-up", "completed", admin)
+        open_week_from_plan(doctor, today - dt.timedelta(days=HISTORY_DAYS),
+                            days=HISTORY_DAYS + 1 + current_app.config["BOOKING_HORIZON_DAYS"])
+    desk = User.get(User.username == "desk")
+    patients += [register_walk_in(name, gender, dob, f"+44 20 7946 {200 + i:04d}")
+                 for i, (name, gender, dob) in enumerate(WALK_INS)]
+    busy: set = set()  # (patient, day, time): nobody is in two rooms at once
+    for doctor in doctors:
+        for slot in _slots(doctor, today - dt.timedelta(days=HISTORY_DAYS),
+                           today + dt.timedelta(days=AHEAD_DAYS)):
+            start = dt.datetime.combine(slot.date, slot.time_slot)
+            past = start < now
+            if rng.random() > (0.6 if slot.date == today else 0.3 if past else 0.25):
+                continue
+            patient = rng.choice(patients)
+            if (patient.id, slot.date, slot.time_slot) in busy:
+                continue
+            busy.add((patient.id, slot.date, slot.time_slot))
+            by = patient.user if patient.user.password_hash else desk
+            if not past:
+                status = "booked"
+            elif now - start <= dt.timedelta(minutes=30):
+                status = "checked_in"  # the patient waiting now
+            else:
+                status = rng.choices(["completed", "no_show", "cancelled"], [84, 8, 8])[0]
+            visit = _book(patient, doctor, slot, rng.choice(REASONS), status, by)
+            booked_at = _stored(start) - dt.timedelta(days=rng.randint(1, 10), hours=3)
+            Appointment.update(created_at=booked_at).where(Appointment.id == visit.id).execute()
+            if status == "cancelled":
+                Appointment.update(
+                    cancelled_at=_stored(start) - dt.timedelta(hours=rng.randint(2, 40)),
+                    cancelled_by=by, cancel_reason="Feeling better",
+                ).where(Appointment.id == visit.id).execute()
+            elif status == "completed":
+                diagnosis, plan, medicine, dose, often, days = rng.choice(FINDINGS)
                 Treatment.create(
-                    appointment=visit, author=doctor.user, diagnosis="Seasonal rhinitis",
-                    prescription="Cetirizine", visit_type="routine", notes="Improving.",
-                    follow_up_date=visit.date + dt.timedelta(days=30),
-                    medicines_json=json.dumps([{"name": "Cetirizine", "dose": "10 mg",
-                                                "frequency": "once daily", "days": 14}]),
+                    appointment=visit, author=doctor.user, diagnosis=diagnosis,
+                    prescription=plan, visit_type=rng.choice(["first", "routine", "follow_up"]),
+                    notes="Discussed and agreed.", created_at=_stored(start) + dt.timedelta(
+                        minutes=20),
+                    follow_up_date=slot.date + dt.timedelta(days=28) if days > 14 else None,
+                    medicines_json=json.dumps([{"name": medicine, "dose": dose,
+                                                "frequency": often, "days": days}]),
                 )
-            if future:
-                slot = future[(i * 5 + k * 2) % len(future)]
-                busy.add((slot.date, slot.time_slot))
-                _book(patient, doctor, slot, "Follow-up consultation", "booked", admin)
+
+
+def _stored(wall: dt.datetime) -> dt.datetime:
+    """A clinic wall-clock time as timestamps are stored: naive UTC."""
+    return clinic_instant(wall.date(), wall.time()).replace(tzinfo=None)
 
 
 def _slots(doctor: Doctor, first: dt.date, last: dt.date) -> list[DoctorAvailability]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from werkzeug.security import check_password_hash
 
+from hms.clock import clinic_today
 from hms.models import Appointment, Doctor, DoctorAvailability, Patient, Treatment, User
 from support import make_app
 
@@ -64,6 +65,20 @@ def test_seed_demo_fills_a_living_hospital_once(tmp_path, redis_url):
                                            DoctorAvailability)]
     assert Doctor.select().count() == 5 and Treatment.select().count() > 0
     assert Appointment.select().where(Appointment.status == "booked").count() > 0
+    # A hospital that tells one story: every completed visit has its treatment, written after
+    # it began; some no-shows and cancellations; weeks behind and days ahead of today; a day
+    # under way today.
+    with app.app_context():
+        today = clinic_today()
+    completed = Appointment.select().where(Appointment.status == "completed")
+    assert Treatment.select().count() == completed.count() > 100
+    for status in ("no_show", "cancelled", "checked_in"):
+        assert Appointment.select().where(Appointment.status == status).exists(), status
+    dates = [a.date for a in Appointment.select()]
+    assert min(dates) <= today - dt.timedelta(days=21) and max(dates) >= today + dt.timedelta(7)
+    assert Appointment.select().where(Appointment.date == today).count() >= 5
+    cancelled = Appointment.get(Appointment.status == "cancelled")
+    assert cancelled.cancelled_at and cancelled.cancelled_by_id
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "demo data not added" in second.output
     assert [m.select().count() for m in (User, Doctor, Patient, Appointment, Treatment,
