@@ -226,6 +226,8 @@ class DoctorProfileForm(FlaskForm):
 
     def validate_full_name(self, field: StringField) -> None:
         """Patients and the desk pick a doctor by name: two with one name cannot be told apart."""
+        if field.errors:  # already refused (blank, control characters): not for the database
+            return
         same = Doctor.select().where(fn.LOWER(Doctor.full_name) == field.data.lower())
         if self._doctor_id:
             same = same.where(Doctor.id != self._doctor_id)
@@ -289,6 +291,8 @@ class DepartmentForm(FlaskForm):
         self._department_id = department_id
 
     def validate_name(self, field: StringField) -> None:
+        if field.errors:  # already refused (blank, control characters): not for the database
+            return
         same = Department.select().where(fn.LOWER(Department.name) == field.data.lower())
         if self._department_id:
             same = same.where(Department.id != self._department_id)

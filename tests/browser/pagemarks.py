@@ -7,10 +7,10 @@ from playwright.sync_api import expect
 from support import PASSWORD
 
 
-def log_in(tab, base: str, username: str) -> None:
+def log_in(tab, base: str, username: str, password: str = PASSWORD) -> None:
     tab.goto(f"{base}/login")
     tab.get_by_label("Username").fill(username)
-    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_label("Password").fill(password)
     tab.get_by_role("button", name="Log in").click()
     expect(tab.get_by_role("button", name="Log out")).to_be_visible()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from browser import pagemarks
 from playwright.sync_api import expect
 
 from hms.db import db, init_schema
@@ -50,11 +51,7 @@ def demo(app, clinic_midday):
 
 
 def log_in(tab, base: str, username: str) -> None:
-    tab.goto(f"{base}/login")
-    tab.get_by_label("Username").fill(username)
-    tab.get_by_label("Password").fill(DEMO_PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
+    pagemarks.log_in(tab, base, username, DEMO_PASSWORD)
 
 
 def violations(tab) -> list[str]:
