@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from hms.audit import audit_read
 from hms.auth import appointment_for, doctor_of, patient_of, role_required
-from hms.clock import clinic_now, clinic_today
+from hms.clock import clinic_now, clinic_today, hhmm
 from hms.doctors import bookable_doctor, picked_day, picker
 from hms.models import STATUSES, Appointment, Department, Doctor, Patient
 from hms.scheduling import (
@@ -188,7 +188,7 @@ def cancel(appointment_id: int):
     appt = appointment_for(current_user, appointment_id)
     if ask := confirm_first("Cancel this appointment?", "Yes, cancel it",
                             url_for(".detail", appointment_id=appt.id),
-                            f"{appt.date:%A %-d %B} at {appt.time:%H:%M} with "
+                            f"{appt.date:%A %-d %B} at {hhmm(appt.time, appt.date)} with "
                             f"{appt.doctor.full_name}. Its time is then free for others."):
         return ask
     reason = request.form.get("reason", "").strip()

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
+from hms.audit import audit
 from hms.auth import doctor_of, role_required
 from hms.clock import clinic_today
 from hms.models import Doctor, WorkingHours
@@ -185,6 +186,8 @@ def _plan_page(doctor: Doctor, here: str, done: str):
         periods, errors = _parse_plan(request.form)
         if not errors:
             added = replace_plan(doctor, periods)
+            if doctor.user_id != current_user.id:  # an admin set it: on the record
+                audit(current_user, "set weekly plan", None, "doctor", doctor.id)
             flash(f"Weekly plan saved; {added} new slot{'' if added == 1 else 's'} opened "
                   "up to the booking horizon.", "success")
             return see_other(done)

@@ -148,11 +148,12 @@ def _book_visits(doctors: list[Doctor], patients: list) -> None:
             else:
                 status = rng.choices(["completed", "no_show", "cancelled"], [84, 8, 8])[0]
             visit = _book(patient, doctor, slot, rng.choice(REASONS), status, by)
+            # Booked a day or more ahead (so before any cancellation, at most 20 hours ahead).
             booked_at = _stored(start) - dt.timedelta(days=rng.randint(1, 10), hours=3)
             Appointment.update(created_at=booked_at).where(Appointment.id == visit.id).execute()
             if status == "cancelled":
                 Appointment.update(
-                    cancelled_at=_stored(start) - dt.timedelta(hours=rng.randint(2, 40)),
+                    cancelled_at=_stored(start) - dt.timedelta(hours=rng.randint(2, 20)),
                     cancelled_by=by, cancel_reason="Feeling better",
                 ).where(Appointment.id == visit.id).execute()
             elif status == "completed":

@@ -26,7 +26,7 @@ from hms.auth import doctor_of, patient_of, role_required
 from hms.clock import utc_now
 from hms.db import write_transaction
 from hms.models import Appointment, Doctor, Patient, ProfilePhoto, User
-from hms.web import render, see_other
+from hms.web import confirm_first, render, see_other
 
 bp = Blueprint("photos", __name__)
 
@@ -242,6 +242,8 @@ def _upload_own(back: str, patient: Patient | None):
 
 
 def _remove_own(back: str, patient: Patient | None):
+    if ask := confirm_first("Remove your photo?", "Yes, remove it", url_for(back)):
+        return ask
     if remove_photo(current_user.id, patient):
         flash("Your photo is removed.", "success")
     return see_other(url_for(back))
@@ -309,6 +311,9 @@ def _admin_upload(kind: str, number: int):
 
 def _admin_remove(kind: str, number: int):
     person = _person(kind, number)
+    if ask := confirm_first(f"Remove the photo of {person.full_name}?", "Yes, remove it",
+                            _edit_url(kind, person)):
+        return ask
     if remove_photo(person.user_id, person if kind == "patients" else None):
         flash(f"The photo of {person.full_name} is removed.", "success")
     return see_other(_edit_url(kind, person))

@@ -2,7 +2,7 @@
    appends this file to htmx in static/htmx.min.js: one request). If the focus is still on
    something in the page (htmx's own autofocus, or the search box being typed in), it stays.
    Otherwise, when the swap took the focused element away:
-   - a refused form: its first invalid field (its message is beside it, aria-describedby);
+   - a refused form: its first invalid field in what was swapped (its message is beside it);
    - a boosted navigation (a new page in the body): the main heading;
    - where the focus was still exists (a row changed in its list): its first button there;
    - any other swap: the new content's first heading, or the new content itself. */
@@ -23,7 +23,8 @@
       if (active && active !== document.body && active.isConnected) return;
       var target = ctx.target && ctx.target.id ? document.getElementById(ctx.target.id) : null;
       var page = !target || target === document.body, before = was && document.getElementById(was);
-      var place = document.querySelector('main [aria-invalid="true"]')
+      var place = (page ? document.querySelector("main") : target || document)
+          .querySelector('[aria-invalid="true"]')
         || (page ? document.querySelector("main h1")
                  : before && (before.querySelector("button") || before)
                    || target.querySelector("h1, h2, h3") || target);

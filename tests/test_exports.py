@@ -201,7 +201,7 @@ def test_malformed_patient_numbers_are_not_found(client, auth, url):
 def test_patient_downloads_their_history_as_pdf(client, auth, records):
     auth.login("pat.one")
     page = client.get("/me/history").text  # "Print" is this link: no script needed
-    assert '<a class="button secondary" href="/me/history.pdf">Print (PDF)</a>' in page
+    assert '<a class="button secondary" href="/me/history.pdf" download>Print (PDF)</a>' in page
     assert "<script" not in page.split("</head>")[1]
     response = client.get("/me/history.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"

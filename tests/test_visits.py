@@ -209,6 +209,23 @@ def test_a_change_in_the_days_list_answers_with_the_list_in_one_request(
     assert status_of(today_visit) == "completed"
 
 
+def test_a_change_on_the_appointments_page_answers_with_the_whole_page_and_its_message(
+        client, auth, today_visit):
+    """On an appointment's page the row names that page: the answer is the page's section
+    (its status and the row agree), with the message swapped into the live region."""
+    auth.login("dr.one")
+    detail = f"/appointments/{today_visit.id}"
+    page = client.get(detail).text
+    assert f'<input type="hidden" name="list" value="{detail}">' in page
+    answer = post_status(client, today_visit, "check_in", listed=detail, **HTMX)
+    assert answer.status_code == 200
+    assert answer.text.startswith(f'<section id="appointment-{today_visit.id}"')
+    section, messages = answer.text.split('<div hx-swap-oob="innerHTML:#messages">')
+    assert section.count("checked in") == 2 and "booked" not in section
+    assert "Pat One: checked in." in messages
+    assert status_of(today_visit) == "checked_in"
+
+
 @pytest.mark.parametrize("listed", ["https://example.com/", "/desk/queue", "/no/such/list",
                                     "/login"])
 def test_a_list_the_doctor_cannot_open_gets_the_row(client, auth, today_visit, listed):
