@@ -130,6 +130,19 @@ def test_a_new_doctor_is_led_to_their_weekly_hours_and_bookable_after(admin, peo
     assert "No working hours yet" not in admin.get(f"/admin/doctors/{doctor.id}").text
 
 
+def test_another_doctors_hours_refuse_an_unknown_doctor_and_bad_times(admin, people):
+    from hms.models import WorkingHours
+
+    assert admin.get("/availability/plan/999999").status_code == 404
+    two = people.doctor("dr.two")
+    page = admin.get(f"/availability/plan/{two.id}")
+    before = WorkingHours.select().where(WorkingHours.doctor == two).count()
+    refused = admin.post(f"/availability/plan/{two.id}", data={
+        "csrf_token": csrf_token(page.text), "d0_start1": "12:00", "d0_end1": "09:00"})
+    assert refused.status_code == 422 and 'id="d0-error"' in refused.text
+    assert WorkingHours.select().where(WorkingHours.doctor == two).count() == before
+
+
 @pytest.mark.parametrize("username", ["desk", "dr.one", "pat.one"])
 def test_only_admins_set_another_doctors_hours(client, auth, people, username):
     auth.login(username)
