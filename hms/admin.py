@@ -524,6 +524,11 @@ def retry_job(kind: str, item_id: int):
     did not arrive; it goes with the same Message-ID)."""
     model = work.KINDS.get(kind) or abort(404)
     row = model.get_or_none(model.id == item_id) or abort(404)
+    if row.status == "unknown" and (ask := confirm_first(
+            "Send it again?", "Yes, send it again", url_for("admin.jobs"),
+            "The mail server may have delivered it already: check with the patient or doctor "
+            "that it did not arrive.")):
+        return ask
     if not work.retry(kind, row, utc_now()):
         flash("That item cannot be tried again now.", "error")
         return see_other(url_for("admin.jobs"))

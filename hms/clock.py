@@ -108,6 +108,12 @@ def hhmm(time: dt.time, day: dt.date) -> str:
     return f"{shown} {zone_name(day, time)}" if is_repeated(day, time) else shown
 
 
+def hhmm_zone(time: dt.time, day: dt.date) -> str:
+    """A clinic time with its zone always named, '09:30 GMT', for what is read away from the
+    clinic: e-mails and calendar text."""
+    return f"{time:%H:%M} {zone_name(day, time)}"
+
+
 def _repeated(wall: dt.datetime, zone: ZoneInfo) -> bool:
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     if first.utcoffset() == second.utcoffset():

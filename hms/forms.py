@@ -161,6 +161,8 @@ class PersonForm(FlaskForm):
 
 
 class RegisterForm(PersonForm):
+    # Declared in the page's order, which the error summary follows.
+    address = TextAreaField("Address", [Optional(), at_most(500)])
     username = StringField("Username", [InputRequired(message="Choose a username."),
                                         Length(min=3, max=40), USERNAME])
     email = EmailField("Email", [InputRequired(message="Enter your email address."),
@@ -169,7 +171,6 @@ class RegisterForm(PersonForm):
                                           PasswordPolicy("username")])
     confirm = PasswordField("Repeat password", [EqualTo("password",
                                                         message="The passwords do not match.")])
-    address = TextAreaField("Address", [Optional(), at_most(500)])
 
     # No check that the e-mail is free: the answer must not tell anyone whether an address
     # has an account (the view mails its owner instead).

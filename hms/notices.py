@@ -23,7 +23,7 @@ from email.utils import make_msgid, parseaddr
 from flask import current_app
 from peewee import fn
 
-from hms.clock import clinic_instant, hhmm, to_clinic, utc_instant, utc_now
+from hms.clock import clinic_instant, hhmm_zone, to_clinic, utc_instant, utc_now
 from hms.db import write_transaction
 from hms.mail import UnknownOutcome, compose, send
 from hms.models import (
@@ -235,7 +235,7 @@ def send_reminder(appointment_id: int) -> str:
     return _deliver(Reminder, row, compose(
         patient_user.email,
         f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
-        f"{hhmm(appt.time, appt.date)}", "reminder", appt=appt,
+        f"{hhmm_zone(appt.time, appt.date)}", "reminder", appt=appt,
         attachments=[("appointment.ics", "text/calendar", ics(appt))],
         message_id=row.message_id, clinic=current_app.config))
 
@@ -332,5 +332,5 @@ def send_account_mail(mail_id: int) -> str:
     return _deliver(AccountMail, row, compose(
         user.email, ACCOUNT_SUBJECTS[row.kind], f"account_{row.kind}", user=user,
         link=link_of(token),
-        code=printable(token), expires_at=to_clinic(token_row.expires_at),
+        code=printable(token), expires_at=token_row.expires_at,
         message_id=row.message_id, clinic=current_app.config))

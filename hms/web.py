@@ -28,7 +28,7 @@ from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
-from hms.clock import clinic_time, hhmm
+from hms.clock import clinic_time, hhmm, hhmm_zone
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +349,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.filters["slot_label"] = slot_label
     app.jinja_env.filters["hhmm"] = hhmm
+    app.jinja_env.filters["hhmm_zone"] = hhmm_zone
     app.jinja_env.filters["clinic_time"] = clinic_time
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)

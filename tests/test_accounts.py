@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from hms.clock import clinic_time
 from hms.db import db
 from hms.models import AccountMail, AccountToken, Patient, User, UserSession
 from support import (PASSWORD, AuthActions, csrf_token, free_port, mailed_path, make_app,
@@ -195,6 +196,9 @@ def test_a_reset_link_expires_after_thirty_minutes(client, worker_app, inbox, fr
     forgot(client, "pat1@test.example")
     path = mailed_path(inbox.messages[0])
     start = dt.datetime.now(dt.UTC)
+    with worker_app.app_context():  # the mail says when, in clinic time with its zone
+        until = clinic_time(start + 30 * MINUTE, "%-d %B at %H:%M")
+    assert f"until {until}" in inbox.messages[0].get_body(("plain",)).get_content()
     frozen_clock.move_to(start + 29 * MINUTE)
     assert client.get(path).status_code == 200
     frozen_clock.move_to(start + 31 * MINUTE)

@@ -154,7 +154,9 @@ def test_reminder_mail_has_text_html_a_calendar_file_and_its_message_id(ctx, inb
     assert message["X-Envelope-To"] == "pat1@test.example"
     assert "Dr Ada One" in message["Subject"]
     text = body(message, "plain")
-    assert "Dr Ada One (Cardiology)" in text and "09:30" in text
+    zone = dt.datetime.combine(diary, dt.time(9, 30), tzinfo=ctx_zone(ctx)).tzname()
+    assert "Dr Ada One (Cardiology)" in text and f"Time:    09:30 {zone}" in text
+    assert message["Subject"].endswith(f"at 09:30 {zone}")
     assert diary.strftime("%A %-d %B %Y") in text and "1 Infirmary Road" in text
     assert "Check-up" not in message["Subject"] and "<table" in body(message, "html")
     [attachment] = list(message.iter_attachments())
@@ -299,6 +301,36 @@ def test_a_worker_that_died_after_handing_the_message_over_leaves_it_unknown(ctx
     row = reminder(tomorrow_visit)
     assert row.status == "unknown" and row.last_error == notices.LOST_REPLY
     assert send_reminder(tomorrow_visit.id) == "skipped" and inbox.messages == []
+
+
+def test_sending_an_unknown_one_again_asks_first_without_javascript(app, client, auth,
+                                                                    tomorrow_visit):
+    """It may have arrived: the form asks (the browser's dialog with htmx, a page without),
+    and nothing is queued until the admin says yes. (No app context is held across the
+    requests: each must get its own `g`.)"""
+    app.config.update(REMINDER_DAYS_AHEAD=2)
+    with app.app_context():
+        sweep()
+        notices._handing_over(Reminder, notices._claim(Reminder, reminder(tomorrow_visit),
+                                                       utc_now()))
+        sweep(reminder(tomorrow_visit).due_at)
+        assert reminder(tomorrow_visit).status == "unknown"
+    auth.login("admin")
+    page = client.get("/admin/jobs")
+    assert "hx-confirm=" in page.text and 'name="ask" value="1"' in page.text
+    url = f"/admin/jobs/reminders/{reminder(tomorrow_visit).id}/retry"
+    asked = client.post(url, data={"csrf_token": csrf_token(page.text), "ask": "1"})
+    assert asked.status_code == 200 and "Send it again?" in asked.text
+    assert "Yes, send it again" in asked.text and reminder(tomorrow_visit).status == "unknown"
+    import tasks
+
+    tasks.app = app  # the sweep that hands it out runs in this process
+    try:
+        answer = client.post(url, data={"csrf_token": csrf_token(asked.text), "ask": ""},
+                             follow_redirects=True)
+    finally:
+        tasks.app = None
+    assert "Queued again" in answer.text and reminder(tomorrow_visit).status == "queued"
 
 
 def test_a_worker_whose_lease_was_taken_back_does_not_send(ctx, inbox, tomorrow_visit):

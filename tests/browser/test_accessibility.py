@@ -108,7 +108,7 @@ def test_the_login_pages_have_no_axe_violation(live_server, js_page, demo):
     js_page.get_by_label("Username").fill("anna")
     js_page.get_by_label("Password").fill("wrong password")
     js_page.get_by_role("button", name="Log in").click()
-    expect(js_page.locator("#login-form .error")).to_be_visible()
+    expect(js_page.locator("#login-form .error-summary")).to_be_focused()
     found += violations(js_page)
     assert found == [], "\n".join(found)
 
@@ -205,9 +205,40 @@ def test_focus_goes_where_attention_should_after_each_swap(live_server, js_page,
     tab.get_by_role("button", name="Add a medicine").click()
     expect(tab.locator("#medicines .medicine")).to_have_count(2)
     expect(tab.locator("#medicines .medicine").nth(1).get_by_label("Name")).to_be_focused()
-    tab.get_by_role("button", name="Save treatment").click()  # no diagnosis: refused
+    second = tab.locator("#medicines .medicine").nth(1)
+    second.get_by_label("Name").fill("Amoxicillin")
+    second.get_by_label("Dose").fill("500 mg")
+    second.get_by_label("Days").fill("five")
+    tab.get_by_role("button", name="Save treatment").click()  # no diagnosis, a bad medicine
+    summary = tab.locator("#treatment-form .error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(
+        ["Diagnosis: Enter the diagnosis.", re.compile(r"^Medicine 2: .*how often.*days", re.I)])
+    summary.get_by_role("link").nth(1).click()
+    expect(tab.locator("#medicines .medicine").nth(1).get_by_label("How often")).to_be_focused()
+    summary.get_by_role("link").first.click()
     expect(tab.get_by_label("Diagnosis")).to_be_focused()
     expect(tab.get_by_label("Diagnosis")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_form_without_javascript_opens_on_its_error_summary(live_server, nojs_page,
+                                                                      demo):
+    """GOV.UK's pattern with no script at all: the summary has the focus as the page loads, and
+    each of its links goes to its field."""
+    tab = nojs_page
+    tab.goto(live_server + "/register")
+    tab.get_by_label("Full name").fill("Ola Nordmann")
+    tab.get_by_label("Email").fill("not an address")
+    tab.get_by_role("button", name="Create my account").click()
+    summary = tab.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    links = summary.get_by_role("link")
+    expect(links.first).to_have_attribute("href", "#phone")
+    hrefs = links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "#email" in hrefs and "#full_name" not in hrefs, hrefs
+    for href in hrefs:  # every link names a field on the page
+        expect(tab.locator(href)).to_have_attribute("aria-invalid", "true")
 
 
 @pytest.mark.parametrize("width", [1024, 1366, 1920])
