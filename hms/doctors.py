@@ -85,6 +85,8 @@ def show(doctor_id: int):
     patient = patient_of(current_user) if current_user.role == "patient" else None
     # A day picked in the slot picker swaps the picker alone: the soonest times are not shown.
     soonest = None if wants_fragment() else next_free_slots(doctor, patient=patient)
+    if soonest and not request.args.get("date"):
+        day = soonest[0][0]  # the picker opens on the first day with a free time
     return render("doctors/show.html", "doctors/_picker.html", doctor=doctor, soonest=soonest,
                   **picker(doctor, day, patient=patient))
 

@@ -65,6 +65,14 @@ def test_doctor_page_shows_soonest_free_times_and_the_picker(patient_client, peo
     assert "Dr Ada One" in page.text and "Cardiology" in page.text
 
 
+def test_the_picker_opens_on_the_first_day_with_a_free_time(patient_client, people, diary):
+    """Today has nothing free (the diary starts tomorrow): the page opens on tomorrow's times,
+    not on "No free times today"."""
+    page = patient_client.get(f"/doctors/{people.doctor('dr.one').id}").text
+    assert f'<option value="{diary.isoformat()}" selected>' in page
+    assert "No free times" not in page and f"Free times on {diary:%A %-d %B}" in page
+
+
 def test_picker_fragment_lists_only_free_times_and_stays_small(patient_client, people, diary):
     doctor = people.doctor("dr.one")
     Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=diary,

@@ -257,7 +257,7 @@ def test_admin_finds_a_patient_by_phone_and_deactivates_them(live_server, page, 
     fresh.get_by_label("Username").fill("pat.two")
     fresh.get_by_label("Password").fill(PASSWORD)
     fresh.get_by_role("button", name="Log in").click()
-    expect(fresh.locator("#login-form [role=alert]")).to_have_text(DEACTIVATED)
+    expect(fresh.locator("#login-form .error-summary li")).to_have_text(DEACTIVATED)
     expect(fresh.get_by_role("button", name="Log out")).to_have_count(0)
     expect(fresh).to_have_url(f"{live_server}/login")
     assert User.get_by_id(user.id).is_active is False
