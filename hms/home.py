@@ -20,7 +20,9 @@ from hms.models import (
     Appointment,
     AppointmentTally,
     Doctor,
+    User,
     UserTally,
+    WorkingHours,
 )
 from hms.scheduling import week_start
 from hms.stats import RECENT_DAYS, doctor_activity, last_days
@@ -52,7 +54,37 @@ def admin():
     }
     return render("home/admin.html", "home/_admin_stats.html", today=today, counts=counts,
                   by_status=stats["by_status"], load=stats["load"],
-                  more_doctors=stats["busy_doctors"] - len(stats["load"]))
+                  more_doctors=stats["busy_doctors"] - len(stats["load"]),
+                  attention=needs_attention(today))
+
+
+def needs_attention(today: dt.date) -> list[tuple[str, str]]:
+    """What waits for an administrator, first on their dashboard, each with where to act:
+    background work that failed or whose outcome is unknown, active doctors nobody can book
+    for want of working hours, and deactivated doctors with appointments still ahead. Each
+    is a few rows found through an index, at any size of hospital."""
+    from hms.work import KINDS
+
+    items = []
+    stuck = sum(model.select().where(model.status.in_(("failed", "unknown"))).count()
+                for model in KINDS.values())
+    if stuck:
+        items.append((f"{stuck} background job{'' if stuck == 1 else 's'} failed or may not "
+                      "have arrived", url_for("admin.jobs")))
+    has_hours = fn.EXISTS(WorkingHours.select().where(WorkingHours.doctor == Doctor.id))
+    for doctor_id, name in (Doctor.select(Doctor.id, Doctor.full_name).join(User)
+                            .where(User.is_active, ~has_hours).order_by(Doctor.full_name)
+                            .tuples()):
+        items.append((f"{name} has no working hours: nobody can book them",
+                      url_for("availability.doctor_plan", doctor_id=doctor_id)))
+    ahead = fn.EXISTS(Appointment.select().where(
+        Appointment.doctor == Doctor.id, Appointment.date >= today, Appointment.is_live()))
+    for doctor_id, name in (Doctor.select(Doctor.id, Doctor.full_name).join(User)
+                            .where(~User.is_active, ahead).order_by(Doctor.full_name)
+                            .tuples()):
+        items.append((f"{name} is deactivated with appointments ahead: reassign or cancel them",
+                      url_for("admin.doctor", doctor_id=doctor_id)))
+    return items
 
 
 BUSIEST_SHOWN = 10  # doctors in the dashboard's "today's load", busiest first

@@ -50,8 +50,8 @@ def desk(tab: Page, shot) -> None:
 
 def admin(tab: Page, shot) -> None:
     shot("admin-dashboard", "/admin/")
+    shot("admin-doctors", "/admin/doctors")
     shot("admin-analytics", "/admin/analytics")
-    shot("admin-jobs", "/admin/jobs")
 
 
 TOUR = {"anna": patient, "dr.grey": doctor, "desk": desk, "admin": admin}

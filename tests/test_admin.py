@@ -528,3 +528,13 @@ def test_a_destructive_form_without_javascript_asks_first_and_changes_nothing(ad
             "department": lambda: Department.get_or_none(id=dept.id) is None,
             "delete": lambda: not Doctor.select().where(Doctor.full_name == "Dr Bo Two").exists()}
     assert gone[what]()
+
+
+def test_the_admin_console_stays_marked_in_the_menu_on_each_of_its_pages(client, auth):
+    auth.login("admin")
+    for path, mark in [("/admin/", "page"), ("/admin/jobs", "true"),
+                       ("/admin/analytics", "true")]:
+        page = client.get(path).text
+        menu = page.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+        assert f'aria-current="{mark}">Admin console</a>' in menu, path
+        assert 'aria-current' not in menu.split("Admin console")[1], path  # the desk is not

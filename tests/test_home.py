@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hms.models import Appointment, Doctor, User
+from hms.models import Appointment, Doctor, Reminder, User, WorkingHours
 from support import csrf_token
 
 # Date-sensitive: run at every instant of the calendar matrix (tests/instants.py).
@@ -99,6 +99,42 @@ def test_admin_dashboard_counts_people_and_todays_load(client, auth, visits):
     page = client.get("/admin/").text
     assert "<strong>2</strong> Active doctors" in page.replace("\n", "")
     assert "<strong>2</strong> Appointments today" in page
+
+
+def test_the_admin_dashboard_opens_on_what_needs_attention(client, auth, people, visits,
+                                                           today):
+    """Each item says what is wrong and links to where it is put right; when all is well the
+    section is not there."""
+    one, two = people.doctor("dr.one"), people.doctor("dr.two")
+
+    def attention() -> str:
+        page = client.get("/admin/").text
+        if "Needs your attention" not in page:
+            return ""
+        assert page.index("Needs your attention") < page.index("Active doctors")  # first
+        return page.split('<section class="attention"')[1].split("</section>")[0]
+
+    auth.login("admin")
+    shown = attention()  # the personas' doctors have no working hours
+    assert f'<a href="/availability/plan/{one.id}">Dr Ada One has no working hours' in shown
+    assert f'<a href="/availability/plan/{two.id}">Dr Bo Two has no working hours' in shown
+    for doctor in (one, two):
+        WorkingHours.create(doctor=doctor, weekday=0, start_time=dt.time(9),
+                            end_time=dt.time(12))
+    assert attention() == ""
+
+    User.update(is_active=False).where(User.id == one.user_id).execute()  # Pat One at 09:00
+    Reminder.create(appointment=visits[1], status="failed", due_at=dt.datetime(2030, 1, 1),
+                    expires_at=dt.datetime(2030, 1, 1), message_id="<x@hms.invalid>")
+    shown = attention()
+    assert '<a href="/admin/jobs">1 background job failed or may not have arrived' in shown
+    assert f'<a href="/admin/doctors/{one.id}">Dr Ada One is deactivated with appointments' \
+        in shown
+    assert "no working hours" not in shown  # a deactivated doctor needs none
+    visits[0].status = "cancelled"
+    visits[0].save()
+    Reminder.update(status="sent").execute()
+    assert attention() == ""
 
 
 def test_admin_dashboard_shows_the_ten_busiest_doctors_of_today(client, auth, people, today):

@@ -264,3 +264,24 @@ def test_menus_never_wrap_and_the_admin_heading_stays_put(live_server, browser, 
         assert len(heights) == 1, heights
     finally:
         context.close()
+
+
+def test_the_readme_tour_script_photographs_each_role(live_server, demo, tmp_path):
+    """scripts/screenshots.py, as the README runs it, against the demo: every shot it names is
+    a PNG of the window's size."""
+    import struct
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
+    run = subprocess.run([sys.executable, str(script), "--url", live_server, "--out",
+                          str(tmp_path), "--width", "1024", "--height", "640"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    shots = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert shots == sorted(Path(line).name for line in run.stdout.split()), run.stdout
+    assert {"patient-home.png", "doctor-today.png", "desk-booking.png",
+            "admin-dashboard.png"} <= set(shots)
+    for shot in tmp_path.glob("*.png"):
+        head = shot.read_bytes()[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (1024, 640)
