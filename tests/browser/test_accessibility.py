@@ -285,3 +285,67 @@ def test_the_readme_tour_script_photographs_each_role(live_server, demo, tmp_pat
     for shot in tmp_path.glob("*.png"):
         head = shot.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (1024, 640)
+
+
+FOCUSED = """() => { const e = document.activeElement, r = e.getBoundingClientRect();
+  return {top: r.top + window.scrollY, left: r.left, width: r.width, height: r.height,
+          name: e.outerHTML.slice(0, 70), body: e === document.body}; }"""
+
+
+def tab_order_faults(tab, stops: int = 60) -> list[str]:
+    """Tab from the top of the page: the focus must move as the page is read, left to right
+    along a line, then down to the next line (rows of a table, boxes of a form), and only ever
+    to something visible. A line is what starts within 20 px of the same height (a row's
+    buttons sit a little above its links)."""
+    tab.evaluate("() => { document.activeElement && document.activeElement.blur(); "
+                 "window.scrollTo(0, 0); }")
+    faults, last = [], None
+    for _ in range(stops):
+        tab.keyboard.press("Tab")
+        here = tab.evaluate(FOCUSED)
+        if here["body"]:
+            break  # past the last stop
+        if not (here["width"] and here["height"]):
+            faults.append(f"invisible: {here['name']}")
+        if last is not None and (here["top"], here["left"]) != (last["top"], last["left"]):
+            # (the same box again: a date's day, month and year parts)
+            same_line = abs(here["top"] - last["top"]) <= 20
+            if not (here["top"] > last["top"] + 20 or (same_line and here["left"] > last["left"])):
+                faults.append(f"{last['name']} -> {here['name']}")
+        last = here
+    return faults
+
+
+def test_the_keyboard_order_follows_the_page_on_the_main_journeys(live_server, js_page, demo):
+    """No positive tabindex anywhere, and Tab walks each journey's pages in reading order: the
+    header's rows, then the page, line by line."""
+    tab, found = js_page, {}
+
+    def check(name: str) -> None:
+        assert tab.locator("[tabindex]:not([tabindex='-1']):not([tabindex='0'])").count() == 0
+        found[name] = tab_order_faults(tab)
+
+    log_in(tab, live_server, "anna")
+    check("patient home")
+    tab.get_by_role("link", name="Find a doctor").click()
+    tab.locator("#doctor-list a[href^='/doctors/']").first.click()
+    expect(tab.locator("#slot-picker")).to_be_visible()
+    check("doctor's page")
+
+    tab.context.clear_cookies()
+    log_in(tab, live_server, "dr.grey")
+    check("doctor's day")
+    tab.get_by_role("link", name="Record treatment").first.click()
+    expect(tab.get_by_label("Diagnosis")).to_be_visible()
+    check("treatment form")
+
+    tab.context.clear_cookies()
+    log_in(tab, live_server, "desk")
+    check("front desk")
+    tab.get_by_label("Patient: name, phone or number").fill("Anna")
+    tab.get_by_role("link", name="Anna Schmidt").click()
+    tab.get_by_label("or the doctor").select_option(label="Dr Meredith Grey (General Medicine)")
+    tab.get_by_role("button", name="Show free times").last.click()
+    expect(tab.locator("#slot-picker")).to_be_visible()
+    check("desk booking")
+    assert {name: faults for name, faults in found.items() if faults} == {}
