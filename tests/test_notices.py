@@ -317,7 +317,8 @@ def test_sending_an_unknown_one_again_asks_first_without_javascript(app, client,
         assert reminder(tomorrow_visit).status == "unknown"
     auth.login("admin")
     page = client.get("/admin/jobs")
-    assert "hx-confirm=" in page.text and 'name="ask" value="1"' in page.text
+    assert 'hx-confirm="The mail server may have delivered it already. Send it again?"' \
+        in page.text and 'name="ask" value="1"' in page.text
     url = f"/admin/jobs/reminders/{reminder(tomorrow_visit).id}/retry"
     asked = client.post(url, data={"csrf_token": csrf_token(page.text), "ask": "1"})
     assert asked.status_code == 200 and "Send it again?" in asked.text
