@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from flask_login import current_user
 
@@ -99,6 +100,10 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
 # --- treatment records ------------------------------------------------------------------------
 
 MEDICINE_FIELDS = ("name", "dose", "frequency", "days")
+# The form's boxes in its order, with the labels the page and its error summary show.
+LABELS = {"diagnosis": "Diagnosis", "visit_type": "Visit type", "prescription": "Prescription",
+          "tests_text": "Tests", "precautions": "Precautions", "notes": "Notes",
+          "follow_up_date": "Follow-up date"}
 TEXT_LIMIT = 4000
 MEDICINE_LIMIT = 200  # each of a medicine's name, dose and how often
 
@@ -111,6 +116,7 @@ class TreatmentDraft:
     medicines: list[dict[str, str]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     bad_boxes: set[tuple[int, str]] = field(default_factory=set)  # (medicine row, box)
+    labels: ClassVar[dict[str, str]] = LABELS
 
     @classmethod
     def from_form(cls, form) -> TreatmentDraft:
@@ -156,6 +162,20 @@ class TreatmentDraft:
                 "notes": v["notes"], "visit_type": v["visit_type"],
                 "tests_text": v["tests_text"], "precautions": v["precautions"],
                 "follow_up_date": follow_up, "medicines_json": json.dumps(medicines)}
+
+
+    def faults(self) -> list[tuple[str, str | None]]:
+        """The error summary's lines in the form's order, each with the id of the box it links
+        to: a medicine's fault, its first box at fault."""
+        lines: list[tuple[str, str | None]] = [(self.errors["form"], None)] \
+            if "form" in self.errors else []
+        lines += [(f"{label}: {self.errors[name]}", name) for name, label in LABELS.items()
+                  if name in self.errors]
+        for i in range(len(self.medicines)):
+            if f"med_{i}" in self.errors:
+                box = next((b for b in MEDICINE_FIELDS if (i, b) in self.bad_boxes), "name")
+                lines.append((f"Medicine {i + 1}: {self.errors[f'med_{i}']}", f"med-{i}-{box}"))
+        return lines
 
 
 def medicine_faults(med: dict[str, str]) -> dict[str, str]:
