@@ -15,7 +15,7 @@ from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 from redis import ConnectionPool
 
-from hms import clock, exporting, notices, work
+from hms import clock, exporting, notices, recalls, visits, waitlist, work
 from hms.config import DEFAULTS
 from hms.db import db, gather_statistics
 from hms.scheduling import open_slots_from_plans
@@ -95,9 +95,12 @@ def sweep_work() -> dict:
 
 def sweep() -> dict:
     """One sweep with this module's tasks (inside an app context): for sweep_work and
-    `hms sweep`."""
-    return work.sweep(clock.utc_now(), send_reminder, send_monthly_report, export_history,
-                      send_account_mail)
+    `hms sweep`. It also runs the day: appointments nobody checked in become no-shows."""
+    now = clock.utc_now()
+    counts = work.sweep(now, send_reminder, send_monthly_report, export_history,
+                        send_account_mail, send_offer_mail, send_recall_mail)
+    unsent = counts.pop("not handed out")
+    return counts | {"no-shows": visits.mark_no_shows(now), "not handed out": unsent}
 
 
 @huey.task()
@@ -112,6 +115,20 @@ def send_monthly_report(doctor_id: int, first_day: str) -> str:
     """Mail one doctor's queued monthly report; a failure is retried by the sweep."""
     with _in_app():
         return notices.send_monthly_report(doctor_id, dt.date.fromisoformat(first_day))
+
+
+@huey.task()
+def send_offer_mail(mail_id: int) -> str:
+    """Tell a waiting patient of a free time offered to them; retried by the sweep."""
+    with _in_app():
+        return waitlist.send_offer_mail(mail_id)
+
+
+@huey.task()
+def send_recall_mail(mail_id: int) -> str:
+    """Ask a patient to book the follow-up their doctor asked for; retried by the sweep."""
+    with _in_app():
+        return recalls.send_recall_mail(mail_id)
 
 
 @huey.task()

@@ -66,16 +66,19 @@ def create_app(config: dict | None = None) -> Flask:
         desk,
         doctors,
         exports,
+        followups,
         home,
         patients,
         photos,
         profiles,
+        replies,
         reports,
         scheduling,
         sessions,
         throttle,
         treatments,
         visits,
+        waiting,
         web,
     )
 
@@ -106,9 +109,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(waiting.bp)
+    app.register_blueprint(followups.bp)
+    app.register_blueprint(replies.bp)
     app.jinja_env.globals["medicines"] = visits.medicines
     app.jinja_env.globals["slot_key"] = scheduling.slot_key
     app.jinja_env.globals["actions_for"] = visits.actions_for
+    app.jinja_env.globals["waited"] = visits.waited
 
     from hms.cli import register_commands
 

@@ -36,10 +36,15 @@ from hms.models import (
     Department,
     Doctor,
     ExportJob,
+    OfferMail,
     Patient,
+    Recall,
+    RecallMail,
     Reminder,
     ReportSend,
+    SlotOffer,
     User,
+    WaitlistEntry,
     WorkingHours,
     page_of,
 )
@@ -512,8 +517,15 @@ def jobs():
                .order_by(*_attention_first(ReportSend)).limit(50))
     exports = (ExportJob.select(ExportJob, User).join(User)
                .order_by(*_attention_first(ExportJob)).limit(50))
+    offers = (OfferMail.select(OfferMail, SlotOffer, WaitlistEntry, Patient).join(SlotOffer)
+              .join(WaitlistEntry).join(Patient)
+              .order_by(*_attention_first(OfferMail)).limit(50))
+    recall_mails = (RecallMail.select(RecallMail, Recall, Patient).join(Recall)
+                    .join(Patient, on=(Recall.patient == Patient.id))
+                    .order_by(*_attention_first(RecallMail)).limit(50))
     return render("admin/jobs.html", "admin/_jobs.html", reminders=list(reminders),
-                  reports=list(reports), exports=list(exports),
+                  reports=list(reports), exports=list(exports), offers=list(offers),
+                  recalls=list(recall_mails),
                   tallies={kind: _tally(model) for kind, model in work.KINDS.items()},
                   retryable=work.retryable, now=utc_now(), to_clinic=to_clinic)
 

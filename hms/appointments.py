@@ -26,7 +26,7 @@ from hms.scheduling import (
     reschedule_appointment,
     slot_key,
 )
-from hms.visits import change_status, with_treatments
+from hms.visits import DONE, change_status, with_treatments
 from hms.web import (
     arg_int,
     confirm_first,
@@ -210,14 +210,13 @@ def status(appointment_id: int):
     """Check in, complete, cancel (with a reason) or mark a no-show. htmx swaps the row, or,
     for a row of a day's list (the form names the list), the whole list in the same answer."""
     appt = appointment_for(current_user, appointment_id)
-    error = None
+    error, action = None, request.form.get("action", "")
     try:
-        appt = change_status(appt, request.form.get("action", ""), current_user,
-                             request.form.get("reason", ""))
+        appt = change_status(appt, action, current_user, request.form.get("reason", ""))
     except SchedulingError as refusal:
         error = refusal
     if not error:
-        flash(f"{appt.patient.full_name}: {appt.status.replace('_', ' ')}.", "success")
+        flash(f"{appt.patient.full_name}: {DONE[action]}.", "success")
     if wants_fragment():
         return _changed_in_place(appointment_id, error)
     if error:

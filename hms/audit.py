@@ -16,10 +16,11 @@ import logging
 import threading
 
 from flask import Flask, Response, g
+from peewee import JOIN
 
 from hms.clock import utc_now
 from hms.db import write_transaction
-from hms.models import AuditLog, Patient, User
+from hms.models import AuditLog, Doctor, Patient, User
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +96,44 @@ def _append_reads(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(_append_reads)
+
+
+# --- a patient's view of their own trail ---------------------------------------------------------
+
+ROLE_NAMES = {"doctor": "Doctor", "receptionist": "Front desk", "admin": "Administrator"}
+# What each entry means, in the patient's words.
+DONE = {"read": "read your medical history", "read treatments": "read a visit's treatment record",
+        "export:csv": "downloaded your history (CSV)",
+        "export:pdf": "downloaded your history (PDF)",
+        "export:job": "prepared a download of your history", "create": "wrote a treatment record",
+        "update": "changed your details", "delete": "removed your photo",
+        "invite": "sent you a password invitation", "deactivate": "deactivated your account",
+        "reactivate": "reactivated your account",
+        "reassign": "moved an appointment to another doctor",
+        "close recall": "closed a follow-up recall", "overbook": "booked an extra appointment "
+        "over a doctor's session"}
+
+
+def described(entry: AuditLog) -> str:
+    """An audit entry as the patient reads it: 'read your medical history'."""
+    if entry.action.startswith("status:"):
+        return f"changed an appointment: {entry.action[7:].replace('_', ' ')}"
+    if entry.action == "update" and entry.object_type == "photo":
+        return "changed your photo"
+    return DONE.get(entry.action, entry.action)
+
+
+def trail_of(patient: Patient):
+    """Every entry staff left on the patient's record, newest first, with who left it (their
+    own reads and changes are not audited; a staff member's name is shown for doctors only)."""
+    return (AuditLog.select(AuditLog, User, Doctor.full_name.alias("doctor_name"))
+            .join(User).switch(AuditLog)
+            .join(Doctor, JOIN.LEFT_OUTER, on=(Doctor.user == AuditLog.user))
+            .where(AuditLog.patient == patient, User.role != "patient")
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).objects())
+
+
+def who(entry: AuditLog) -> str:
+    """The role that left an entry, and a doctor's name: 'Doctor (Dr Ada One)'."""
+    role = ROLE_NAMES.get(entry.user.role, entry.user.role)
+    return f"{role} ({entry.doctor_name})" if entry.doctor_name else role

@@ -56,13 +56,15 @@ NAV = {
     # The admin console's own tabs (templates/admin/_nav.html) list the rest.
     "admin": [("home.admin", "Admin console"), ("desk.index", "Front desk")],
     "doctor": [("home.doctor", "Today"), ("appointments.schedule", "Appointments"),
-               ("patients.index", "My patients"), ("availability.week", "Availability"),
+               ("patients.index", "My patients"), ("followups.index", "Recalls"),
+               ("waiting.index", "Waitlist"), ("availability.week", "Availability"),
                ("availability.plan", "Weekly plan"), ("reports.doctor_stats", "Statistics"),
                ("profiles.doctor", "Profile")],
     "patient": [("home.patient", "Home"), ("doctors.index", "Find a doctor"),
                 ("appointments.mine", "My appointments"), ("patients.my_history", "History"),
                 ("profiles.patient", "Profile")],
-    "receptionist": [("desk.index", "Front desk"), ("doctors.index", "Doctors")],
+    "receptionist": [("desk.index", "Front desk"), ("waiting.index", "Waitlist"),
+                     ("doctors.index", "Doctors")],
 }
 
 

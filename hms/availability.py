@@ -7,9 +7,11 @@ import datetime as dt
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
+from hms import overbooking
 from hms.audit import audit
 from hms.auth import doctor_of, role_required
 from hms.clock import clinic_today
+from hms.forms import OverbookForm
 from hms.models import Doctor, WorkingHours
 from hms.scheduling import (
     SchedulingError,
@@ -208,3 +210,39 @@ def _plan_values(doctor) -> dict[str, str]:
         values[f"d{hours.weekday}_start{n}"] = hours.start_time.strftime("%H:%M")
         values[f"d{hours.weekday}_end{n}"] = hours.end_time.strftime("%H:%M")
     return values
+
+
+@bp.route("/overbook", methods=["GET", "POST"])
+@role_required("doctor")
+def overbook():
+    """The doctor allows the front desk a few appointments over a morning or an afternoon."""
+    return _overbook_page(doctor_of(current_user), url_for(".overbook"))
+
+
+@bp.route("/overbook/<int:doctor_id>", methods=["GET", "POST"])
+@role_required("admin")
+def doctor_overbook(doctor_id: int):
+    """An admin sets a doctor's overbooking allowances."""
+    doctor = Doctor.get_or_none(Doctor.id == doctor_id) or abort(404)
+    return _overbook_page(doctor, url_for(".doctor_overbook", doctor_id=doctor.id))
+
+
+def _overbook_page(doctor: Doctor, here: str):
+    form = OverbookForm(data={"day": clinic_today(), "extra": 2})
+    status = 200
+    if form.validate_on_submit():
+        try:
+            overbooking.set_allowance(doctor, form.day.data, form.part_of_day.data,
+                                      form.extra.data, current_user)
+        except SchedulingError as refusal:
+            form.day.errors.append(refusal.message)
+        else:
+            extra, when = form.extra.data, f"{form.day.data:%a %-d %b} {form.part_of_day.data}"
+            flash(f"{when}: up to {extra} extra appointment{'' if extra == 1 else 's'}."
+                  if extra else f"{when}: no overbooking.", "success")
+            return see_other(here)
+    if form.errors:
+        status = 422
+    return render("availability/overbook.html", "availability/_overbook.html", status=status,
+                  form=form, here=here, doctor=doctor if current_user.role == "admin" else None,
+                  allowances=overbooking.allowances(doctor, clinic_today(), horizon_end()))

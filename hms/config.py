@@ -24,6 +24,21 @@ DEFAULTS: dict[str, object] = {
     "REMINDER_DAYS_AHEAD": 1,
     # Background exports are kept this many days, then removed.
     "EXPORT_DAYS": 7,
+    # A freed time offered to the first patient on the waitlist is theirs to claim for this
+    # many minutes; then it passes to the next one.
+    "WAITLIST_OFFER_MINUTES": 30,
+    # Patients may cancel online (in HMS or from a reminder's link) until this many hours
+    # before the appointment; later, they call the clinic.
+    "CANCEL_CUTOFF_HOURS": 2,
+    # A cancellation with less notice than this is a late one (counted in the reports).
+    "LATE_CANCEL_HOURS": 24,
+    # A booked appointment not checked in this long after its time becomes a no-show by itself.
+    "NO_SHOW_GRACE_MINUTES": 30,
+    # After this many no-shows within this many days, a patient books only through the desk.
+    "NO_SHOW_LIMIT": 3,
+    "NO_SHOW_PERIOD_DAYS": 180,
+    # A patient asked back for a follow-up is reminded to book this many days before it.
+    "RECALL_NOTICE_DAYS": 7,
     # The largest profile photo a patient or doctor may upload, in bytes (it is stored much
     # smaller: re-encoded to at most 256 pixels a side).
     "PHOTO_MAX_BYTES": 5 * 1024 * 1024,
@@ -70,7 +85,9 @@ DEFAULTS: dict[str, object] = {
 }
 
 _INTS = {"SLOT_MINUTES", "BOOKING_HORIZON_DAYS", "SMTP_PORT", "REMINDER_HOUR",
-         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "PROXIES", "SMTP_TIMEOUT", "PASSWORD_MIN_LENGTH",
+         "REMINDER_DAYS_AHEAD", "EXPORT_DAYS", "WAITLIST_OFFER_MINUTES",
+         "CANCEL_CUTOFF_HOURS", "LATE_CANCEL_HOURS", "NO_SHOW_GRACE_MINUTES", "NO_SHOW_LIMIT",
+         "NO_SHOW_PERIOD_DAYS", "RECALL_NOTICE_DAYS", "PROXIES", "SMTP_TIMEOUT", "PASSWORD_MIN_LENGTH",
          "SESSION_IDLE_MINUTES", "SESSION_HOURS", "STAFF_SESSION_IDLE_MINUTES",
          "STAFF_SESSION_HOURS", "RESET_MINUTES", "INVITE_DAYS",
          "MAX_CONTENT_LENGTH", "PHOTO_MAX_BYTES"}

@@ -87,6 +87,23 @@ ADDED_COLUMNS = {
     ("export_job", "kind"): "VARCHAR(3) NOT NULL DEFAULT 'csv' CHECK (kind IN ('csv', 'pdf'))",
     ("export_job", "due_at"): "DATETIME",
     ("export_job", "attempts"): "INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0)",
+    ("appointment", "confirmed_at"): "DATETIME",
+    ("appointment", "checked_in_at"): "DATETIME",
+    ("appointment", "started_at"): "DATETIME",
+    ("appointment", "ended_at"): "DATETIME",
+    ("appointment", "no_show_auto"): "INTEGER NOT NULL DEFAULT 0 CHECK (no_show_auto IN (0, 1))",
+    ("appointment", "no_show_undone_at"): "DATETIME",
+    ("appointment", "late_cancel"): "INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1))",
+    ("appointment", "overbook_reason"): "TEXT CHECK (overbook_reason <> '')",
+    ("appointment", "overbook"): "INTEGER NOT NULL DEFAULT 0 CHECK (overbook IN (0, 1) AND "
+                                 "(overbook = 0 OR overbook_reason IS NOT NULL))",
+}
+
+# Indexes whose definition changed after a release: init drops one whose SQL lacks the marker,
+# and schema.sql creates it anew (in the same transaction as the columns it names).
+REPLACED_INDEXES = {
+    # Overbooked appointments hold no slot of the doctor's (hms/overbooking.py).
+    "appointment_live_doctor_slot": "overbook",
 }
 
 # Columns that a release left behind, and why: init drops each one still there (SQLite 3.35+
@@ -149,6 +166,11 @@ def init_schema() -> None:
                 for table, column in DROPPED_COLUMNS:
                     if table in tables and column in {c.name for c in db.get_columns(table)}:
                         db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+                for index, marker in REPLACED_INDEXES.items():
+                    row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                         "AND name = ?", (index,)).fetchone()
+                    if row and marker not in row[0]:
+                        db.execute_sql(f'DROP INDEX "{index}"')
             db.connection().executescript(sql)
             with db.atomic():
                 for table in aside:

@@ -12,6 +12,7 @@ import datetime as dt
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
+from hms import overbooking
 from hms.accounts import register_walk_in
 from hms.appointments import attempt_booking
 from hms.auth import appointment_for, role_required
@@ -24,6 +25,7 @@ from hms.scheduling import (
     SchedulingError,
     bookable_days,
     check_slot,
+    desk_only,
     doctor_directory,
     first_free_slot,
     offered_slots,
@@ -118,6 +120,40 @@ def book():
                  reason=reason, errors=attempt.errors, offered=attempt.offered)
 
 
+@bp.route("/overbook", methods=["GET", "POST"])
+def overbook():
+    """Book a patient over a full session the doctor allows it for: a time a booking holds,
+    the reason for the visit and why they must be seen today; audited and marked."""
+    values = request.form if request.method == "POST" else request.args
+    patient, doctor = picked_patient(values), picked_doctor(values)
+    if patient is None or doctor is None:
+        abort(404)
+    day = picked_day(values.get("date")) if request.method == "GET" else None
+    errors, status = {}, 200
+    if request.method == "POST":
+        slot = parse_slot(values.get("slot"))
+        reason, why = values.get("reason", "").strip(), values.get("why", "").strip()
+        if slot is None:
+            errors["slot"] = "Pick a time to book over."
+        if not reason:
+            errors["reason"] = "Give a short reason for the visit."
+        if not why:
+            errors["why"] = "Say why this patient must be seen over the session."
+        if not errors:
+            try:
+                return booked(overbooking.overbook(patient, doctor, *slot, reason, why,
+                                                   current_user))
+            except SchedulingError as refusal:
+                errors["slot"] = refusal.message
+        day, status = (slot[0] if slot else clinic_today()), 409 if "slot" in errors else 422
+    return panel(status=status, patient=patient, doctor=doctor, errors=errors,
+                 values={"date": day.isoformat()}, overbook_day=day,
+                 overbook_times=overbooking.overbook_times(doctor, day),
+                 places=overbooking.places_left(doctor, day),
+                 typed={"reason": values.get("reason", ""), "why": values.get("why", ""),
+                        "slot": values.get("slot", "")})
+
+
 @bp.post("/pick")
 def pick():
     """Another time or day picked once a reason is typed (after a slot was just taken): posted,
@@ -198,7 +234,10 @@ def picker(patient: Patient, doctor: Doctor, day: dt.date, reason: str = "") -> 
     keep = {"patient": patient.id, "doctor": doctor.id}
     context = {"day": day, "days": bookable_days(), "today": clinic_today(),
                "pick_target": "#desk-booking",
-               "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)]}
+               "slots": [t for _, t in offered_slots(doctor, day, day, patient=patient)],
+               # A session of this day the doctor let the desk book over, with places left.
+               "overbook_url": url_for(".overbook", **keep, date=day.isoformat())
+               if overbooking.overbook_times(doctor, day) else None}
     if reason:
         return context | {"pick_url": url_for(".pick"), "picker_url": url_for(".pick"),
                           "pick_post": {"patient_id": patient.id, "doctor_id": doctor.id,
@@ -255,6 +294,8 @@ def panel(status: int = 200, patient: Patient | None = None, doctor: Doctor | No
             context["errors"], slot = {"slot": refusal.message}, None
     q = request.args.get("q", "").strip()[:80]
     context.setdefault("errors", {})
+    if patient:
+        context["missed"] = desk_only(patient)  # why they book here only, if they do
     if doctor and patient:
         day = day or picked_day(values.get("date"))
         context.setdefault("reason", "")  # from a posted form only, never from the URL

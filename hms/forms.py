@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from flask_wtf import FlaskForm
@@ -299,3 +300,54 @@ class DepartmentForm(FlaskForm):
             same = same.where(Department.id != self._department_id)
         if same.exists():
             raise ValidationError("That specialization already exists.")
+
+
+PART_CHOICES = [SelectChoice("any", "Any time"), SelectChoice("morning", "Mornings"),
+                SelectChoice("afternoon", "Afternoons")]
+
+
+class WaitlistForm(FlaskForm):
+    """Joining the waitlist: with which doctor (0: any doctor of the specialization), between
+    which days, at what part of the day, and why (the booking's reason when a time is taken)."""
+
+    doctor = SelectField("Doctor", coerce=choice_id)
+    first_day = DateField("From", [InputRequired(message="Enter the first day you could come.")])
+    last_day = DateField("To", [InputRequired(message="Enter the last day you could come.")])
+    part_of_day = SelectField("Times", choices=PART_CHOICES, default="any")
+    reason = TextAreaField("Reason for the visit", filters=[_strip], validators=[
+        DataRequired(message="Tell the doctor briefly why you are coming."), at_most(500)])
+
+    def __init__(self, *args, department: Department, **kwargs):
+        super().__init__(*args, **kwargs)
+        from hms.scheduling import doctor_directory
+
+        self.doctor.choices = [SelectChoice(0, f"Any doctor in {department.name}")] + [
+            SelectChoice(d.id, d.full_name)
+            for d in doctor_directory(department_id=department.id)]
+
+    def validate_first_day(self, field: DateField) -> None:
+        from hms.clock import clinic_today
+
+        if field.data and field.data < clinic_today():
+            raise ValidationError("The first day cannot be in the past.")
+
+    def validate_last_day(self, field: DateField) -> None:
+        from hms.clock import clinic_today
+        from hms.waitlist import MAX_DAYS_AHEAD
+
+        first = self.first_day.data
+        if field.data and first and field.data < first:
+            raise ValidationError("The last day cannot be before the first.")
+        if field.data and field.data > clinic_today() + dt.timedelta(days=MAX_DAYS_AHEAD):
+            raise ValidationError(f"Choose a day at most {MAX_DAYS_AHEAD} days ahead.")
+
+
+class OverbookForm(FlaskForm):
+    """An overbook allowance: how many appointments may be booked over a morning or afternoon."""
+
+    day = DateField("Day", [InputRequired(message="Enter the day.")])
+    part_of_day = SelectField("Session", choices=[SelectChoice("morning", "Morning"),
+                                                  SelectChoice("afternoon", "Afternoon")])
+    extra = WholeNumberField("Extra appointments", [
+        InputRequired(message="Enter how many, from 0 to 10."),
+        NumberRange(min=0, max=10, message="Enter a number from 0 to 10 (0 allows none).")])

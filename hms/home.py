@@ -10,10 +10,10 @@ from flask import Blueprint, current_app, redirect, url_for
 from flask_login import current_user
 from peewee import fn
 
-from hms import cache
+from hms import cache, recalls, waitlist
 from hms.auth import doctor_of, landing_url, patient_of, role_required
 from hms.cache import redis_ok
-from hms.clock import clinic_now, clinic_today, utc_instant
+from hms.clock import clinic_now, clinic_today, utc_instant, utc_now
 from hms.db import db
 from hms.doctors import directory
 from hms.models import (
@@ -26,7 +26,7 @@ from hms.models import (
     UserTally,
     WorkingHours,
 )
-from hms.scheduling import week_start
+from hms.scheduling import desk_only, week_start
 from hms.stats import RECENT_DAYS, doctor_activity, last_days
 from hms.web import render, wants_fragment
 
@@ -170,7 +170,10 @@ def patient():
     me = patient_of(current_user)
     return render("home/patient.html", "home/_upcoming.html", patient=me,
                   appointments=list(Appointment.upcoming_for_patient(me, clinic_now())),
-                  recent_doctors=recent_doctors(me))
+                  recent_doctors=recent_doctors(me),
+                  offers=waitlist.open_offers(me, utc_now()), waiting=waitlist.entries_of(me),
+                  recalls=recalls.of_patient(me), desk_only=desk_only(me),
+                  today=clinic_today())
 
 
 def recent_doctors(patient, limit: int = 3) -> list[dict]:

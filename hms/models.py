@@ -355,6 +355,21 @@ class Appointment(BaseModel):
     rescheduled_from = ForeignKeyField(
         "self", null=True, unique=True, on_delete="RESTRICT", backref="+"
     )
+    # The visit as it went, in UTC: confirmed from the reminder, arrived, in with the doctor,
+    # out again (hms/visits.py).
+    confirmed_at = DateTimeField(null=True)
+    checked_in_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    # Marked a no-show by the day's run, not a person; a no-show staff took back is left
+    # alone by the run from then on.
+    no_show_auto = BooleanField(default=False)
+    no_show_undone_at = DateTimeField(null=True)
+    late_cancel = BooleanField(default=False)  # cancelled with less than LATE_CANCEL_HOURS
+    # Booked over a session's allowance (hms/overbooking.py): holds no slot of the doctor's.
+    overbook_reason = TextField(null=True, constraints=[Check("overbook_reason <> ''")])
+    overbook = BooleanField(default=False, constraints=[
+        Check("NOT overbook OR overbook_reason IS NOT NULL")])
 
     class Meta:
         indexes = (
@@ -363,6 +378,11 @@ class Appointment(BaseModel):
             (("patient", "date", "time"), False),
             (("status", "date"), False),
         )
+
+    @property
+    def in_consultation(self) -> bool:
+        """Checked in and gone in to the doctor, not yet out."""
+        return self.status == "checked_in" and self.started_at is not None
 
     @classmethod
     def to_change(cls, appointment_id: int) -> Appointment:
@@ -408,11 +428,15 @@ class Appointment(BaseModel):
         return query.where(cls.doctor == doctor) if doctor else query
 
 
-# Live appointments hold a slot: the database refuses a second one for the doctor or patient.
+# Live appointments hold a slot: the database refuses a second one for the doctor (overbooked
+# ones aside) or patient.
 Appointment.add_index(
     Appointment.index(Appointment.doctor, Appointment.date, Appointment.time, unique=True,
-                      where=LIVE, name="appointment_live_doctor_slot")
+                      where=SQL(f"{_in('status', LIVE_STATUSES)} AND NOT overbook"),
+                      name="appointment_live_doctor_slot")
 )
+Appointment.add_index(Appointment.index(Appointment.date, where=SQL("overbook"),
+                                        name="appointment_overbook_date"))
 Appointment.add_index(
     Appointment.index(Appointment.patient, Appointment.date, Appointment.time, unique=True,
                       where=LIVE, name="appointment_live_patient_slot")
@@ -502,13 +526,14 @@ class AuditLog(BaseModel):
     id = AutoField()
     user = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
     action = CharField(max_length=40)
-    patient = ForeignKeyField(Patient, null=True, on_delete="RESTRICT", backref="+")
+    patient = ForeignKeyField(Patient, null=True, index=False, on_delete="RESTRICT",
+                              backref="+")
     object_type = CharField(max_length=40)
     object_id = IntegerField(null=True)
     created_at = DateTimeField(default=utc_now)
 
     class Meta:
-        indexes = ((("created_at",), False),)
+        indexes = ((("created_at",), False), (("patient", "created_at"), False))
 
 
 # queued: handed to the queue; sending: claimed by a worker (a lease until due_at); failed:
@@ -619,6 +644,132 @@ class ProfilePhoto(BaseModel):
     updated_at = DateTimeField(default=utc_now)
 
 
+PARTS_OF_DAY = ("any", "morning", "afternoon")
+WAITLIST_STATUSES = ("waiting", "booked", "removed", "ended")
+
+
+class WaitlistEntry(BaseModel):
+    """A patient waiting for a time with a doctor, or with any doctor of a specialization
+    (doctor NULL), between two days, in a part of the day (hms/waitlist.py)."""
+
+    id = AutoField()
+    patient = ForeignKeyField(Patient, on_delete="CASCADE", backref="+")
+    department = ForeignKeyField(Department, index=False, on_delete="CASCADE", backref="+")
+    doctor = ForeignKeyField(Doctor, null=True, index=False, on_delete="CASCADE", backref="+")
+    first_day = DateField()
+    last_day = DateField(constraints=[Check("last_day >= first_day")])
+    part_of_day = CharField(max_length=9, default="any",
+                            constraints=[Check(_in("part_of_day", PARTS_OF_DAY))])
+    reason = TextField(constraints=[Check("reason <> ''")])
+    status = CharField(max_length=8, default="waiting",
+                       constraints=[Check(_in("status", WAITLIST_STATUSES))])
+    created_at = DateTimeField(default=utc_now)
+    created_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+    ended_at = DateTimeField(null=True)
+    appointment = ForeignKeyField(Appointment, null=True, index=False, on_delete="RESTRICT",
+                                  backref="+")
+
+    class Meta:
+        table_name = "waitlist_entry"
+        constraints = [SQL("CHECK ((status = 'booked') = (appointment_id IS NOT NULL))")]
+        indexes = ((("status", "department"), False),)
+
+
+WaitlistEntry.add_index(WaitlistEntry.index(
+    WaitlistEntry.patient, WaitlistEntry.doctor, unique=True, where=SQL("status = 'waiting'"),
+    name="waitlist_entry_waiting_doctor"))
+WaitlistEntry.add_index(WaitlistEntry.index(
+    WaitlistEntry.patient, WaitlistEntry.department, unique=True,
+    where=SQL("status = 'waiting' AND doctor_id IS NULL"),
+    name="waitlist_entry_waiting_department"))
+
+OFFER_STATUSES = ("open", "claimed", "declined", "passed", "withdrawn")
+
+
+class SlotOffer(BaseModel):
+    """A free time offered to a waiting patient, to claim before expires_at."""
+
+    id = AutoField()
+    entry = ForeignKeyField(WaitlistEntry, index=False, on_delete="CASCADE", backref="+")
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    date = DateField()
+    time = TimeField()
+    status = CharField(max_length=9, default="open",
+                       constraints=[Check(_in("status", OFFER_STATUSES))])
+    created_at = DateTimeField(default=utc_now)
+    expires_at = DateTimeField()
+    answered_at = DateTimeField(null=True)
+    appointment = ForeignKeyField(Appointment, null=True, index=False, on_delete="RESTRICT",
+                                  backref="+")
+
+    class Meta:
+        table_name = "slot_offer"
+        constraints = [SQL("CHECK ((status = 'claimed') = (appointment_id IS NOT NULL))")]
+        indexes = ((("entry", "doctor", "date", "time"), True), (("status", "expires_at"), False))
+
+
+SlotOffer.add_index(SlotOffer.index(SlotOffer.doctor, SlotOffer.date, SlotOffer.time,
+                                    unique=True, where=SQL("status = 'open'"),
+                                    name="slot_offer_open_slot"))
+SlotOffer.add_index(SlotOffer.index(SlotOffer.entry, unique=True, where=SQL("status = 'open'"),
+                                    name="slot_offer_open_entry"))
+
+
+class OfferMail(SendRecord):
+    """The e-mail telling a patient of one offer."""
+
+    offer = ForeignKeyField(SlotOffer, unique=True, on_delete="CASCADE", backref="+")
+
+    class Meta:
+        table_name = "offer_mail"
+
+
+class Recall(BaseModel):
+    """A follow-up a doctor asked for in a treatment; answered by a booking with the doctor
+    after the visit it came from (hms/recalls.py)."""
+
+    id = AutoField()
+    treatment = ForeignKeyField(Treatment, on_delete="CASCADE", backref="+")
+    patient = ForeignKeyField(Patient, index=False, on_delete="CASCADE", backref="+")
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    visit_date = DateField()
+    due_date = DateField(index=True, constraints=[Check("due_date >= visit_date")])
+    created_at = DateTimeField(default=utc_now)
+    closed_at = DateTimeField(null=True)
+    closed_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        indexes = ((("patient", "doctor", "due_date"), True), (("doctor", "due_date"), False))
+
+
+class RecallMail(SendRecord):
+    """The e-mail asking a patient to book their follow-up."""
+
+    recall = ForeignKeyField(Recall, unique=True, on_delete="CASCADE", backref="+")
+
+    class Meta:
+        table_name = "recall_mail"
+
+
+SESSIONS = ("morning", "afternoon")
+
+
+class OverbookAllowance(BaseModel):
+    """How many appointments may be booked over a doctor's morning or afternoon."""
+
+    doctor = ForeignKeyField(Doctor, index=False, on_delete="CASCADE", backref="+")
+    date = DateField()
+    part_of_day = CharField(max_length=9, constraints=[Check(_in("part_of_day", SESSIONS))])
+    extra = IntegerField(constraints=[Check("extra BETWEEN 1 AND 10")])
+    set_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+    set_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "overbook_allowance"
+        primary_key = CompositeKey("doctor", "date", "part_of_day")
+        without_rowid = True
+
+
 # SQLite's FTS5 indexes; PostgreSQL searches the columns themselves (pg_trgm).
 SQLITE_ONLY = (PatientSearch, UserSearch)
 
@@ -648,6 +799,12 @@ MODELS = [
     ExportJob,
     ExportFile,
     ProfilePhoto,
+    WaitlistEntry,
+    SlotOffer,
+    OfferMail,
+    Recall,
+    RecallMail,
+    OverbookAllowance,
 ]
 
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
 from flask import current_app
 from peewee import fn
 
+from hms import links
 from hms.clock import clinic_instant, hhmm_zone, to_clinic, utc_instant, utc_now
 from hms.db import write_transaction
 from hms.mail import UnknownOutcome, compose, send
@@ -33,9 +36,11 @@ from hms.models import (
     Doctor,
     Reminder,
     ReportSend,
+    SendRecord,
     User,
 )
 from hms.pdf import render_pdf
+from hms.scheduling import online_cancel_ends, starts_at
 from hms.stats import doctor_activity, month_of
 
 log = logging.getLogger(__name__)
@@ -69,11 +74,6 @@ def _naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def appointment_start(appt: Appointment) -> dt.datetime:
-    """When the appointment starts, in naive UTC as timestamps are stored."""
-    return _naive(clinic_instant(appt.date, appt.time))
-
-
 def reminder_due(day: dt.date) -> dt.datetime:
     """When the reminders of that day's appointments fall due, in naive UTC."""
     eve = day - dt.timedelta(days=current_app.config["REMINDER_DAYS_AHEAD"])
@@ -103,7 +103,7 @@ def new_reminders(now: dt.datetime) -> int:
                            ~fn.EXISTS(made)))
     rows = [{"appointment": a.id, "status": "queued", "claimed_at": now, "due_at": now,
              "expires_at": start, "message_id": message_id("reminder", str(a.id))}
-            for a in appointments if (start := appointment_start(a)) > now]
+            for a in appointments if (start := starts_at(a)) > now]
     if rows:
         Reminder.insert_many(rows).on_conflict_ignore().execute()
     return len(rows)
@@ -215,6 +215,30 @@ def _deliver(model, row, message) -> str:
     return _finish(model, row, None)
 
 
+class NotNeeded(Exception):
+    """The notice need not go out any more (the offer passed, the follow-up was booked): the
+    message says why, for the admin's jobs page."""
+
+
+def send_once(model, row_id: int, message_for: Callable[[SendRecord], EmailMessage]) -> str:
+    """Claim one queued notice of a model, build its message with message_for(row) and send
+    it; a NotNeeded from message_for ends the notice unsent. Returns the outcome, as
+    send_reminder does."""
+    with write_transaction():
+        row = _claim(model, model.get_or_none(model.id == row_id), utc_now())
+    if row is None:
+        return "skipped"
+    try:
+        message = message_for(row)
+    except NotNeeded as why:
+        model.update(status="expired", last_error=str(why)).where(
+            model.id == row.id, model.attempts == row.attempts).execute()
+        return "expired"
+    except Exception as error:  # noqa: BLE001 - recorded and retried like a failed send
+        return _finish(model, row, error)
+    return _deliver(model, row, message)
+
+
 def send_reminder(appointment_id: int) -> str:
     """Send one appointment's reminder if it is queued for this worker to take. Returns the
     outcome: 'sent', 'failed' (to be retried), 'unknown', 'expired' or 'skipped'."""
@@ -237,7 +261,10 @@ def send_reminder(appointment_id: int) -> str:
         f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
         f"{hhmm_zone(appt.time, appt.date)}", "reminder", appt=appt,
         attachments=[("appointment.ics", "text/calendar", ics(appt))],
-        message_id=row.message_id, clinic=current_app.config))
+        message_id=row.message_id, clinic=current_app.config,
+        confirm_link=links.reply_url(appt.id, "confirm"),
+        cancel_link=links.reply_url(appt.id, "cancel"),
+        cancel_until=online_cancel_ends(appt)))
 
 
 def ics(appt: Appointment) -> bytes:

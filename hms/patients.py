@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import Blueprint, request
 from flask_login import current_user
 
+from hms import audit
 from hms.audit import audit_read
 from hms.auth import doctor_of, patient_for, patient_of, role_required
-from hms.clock import clinic_today
-from hms.exporting import recent_exports
+from hms.clock import clinic_time, clinic_today
+from hms.exporting import ENCODING, recent_exports, safe_cell
 from hms.models import DoctorPatient, Patient, page_of
 from hms.visits import history_page
-from hms.web import arg_int, ascii_int, render
+from hms.web import arg_int, ascii_int, private_download, render
 
 bp = Blueprint("patients", __name__)
 
@@ -70,3 +74,32 @@ def my_history():
     return render("patients/mine.html", "patients/_history.html", patient=patient,
                   **history_context(patient), today=clinic_today(), staff=False,
                   exports=recent_exports(current_user, patient))
+
+
+ACCESS_PAGE = 50
+
+
+@bp.get("/me/access")
+@role_required("patient")
+def my_access():
+    """Who has read or changed the patient's record: each staff role (a doctor by name), what
+    they did and when, newest first, from the audit log."""
+    patient = patient_of(current_user)
+    page_no = arg_int("page", 1)
+    entries, more = page_of(audit.trail_of(patient), page_no, ACCESS_PAGE)
+    return render("patients/access.html", "patients/_access.html", entries=entries,
+                  more=more, page_no=page_no, who=audit.who, described=audit.described)
+
+
+@bp.get("/me/access.csv")
+@role_required("patient")
+def my_access_csv():
+    """The same trail, whole, as CSV."""
+    patient = patient_of(current_user)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(["When", "Who", "What"])
+    writer.writerows([safe_cell(clinic_time(e.created_at)), safe_cell(audit.who(e)),
+                      safe_cell(audit.described(e))] for e in audit.trail_of(patient))
+    return private_download(out.getvalue().encode(ENCODING),
+                            f"hms-record-access-{patient.id}-{clinic_today()}.csv", "text/csv")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask import current_app
 from peewee import IntegrityError, fn
 
 from hms import cache
-from hms.clock import clinic_now, clinic_today, utc_now, wall_time_exists
+from hms.clock import clinic_instant, clinic_now, clinic_today, utc_now, wall_time_exists
 from hms.db import write_transaction
 from hms.models import (
     Appointment,
@@ -26,6 +27,13 @@ from hms.models import (
 )
 
 NOON = dt.time(12)
+
+# Sent after a change that may have freed or opened times of these doctors (a cancellation, a
+# move, slots opened), with their ids: the waitlist offers such times at once
+# (hms/waitlist.py). Sent after the commit; the sweep makes the same offers within a minute if
+# a receiver fails.
+signals = Namespace()
+slots_freed = signals.signal("slots-freed")
 # Statuses in which a patient may still move or cancel their appointment; once checked in,
 # only staff change it (hms/visits.py).
 MOVABLE = ("booked",)
@@ -143,10 +151,12 @@ class SlotTaken(SchedulingError):
 # --- reading the diary ------------------------------------------------------------------------
 
 def _live_at(doctor_field, date_field, time_field):
-    """A correlated 'a live appointment holds this slot' subquery."""
+    """A correlated 'a live appointment holds this slot' subquery (an overbooked appointment
+    holds none)."""
     return Appointment.select(Appointment.id).where(
         Appointment.doctor == doctor_field, Appointment.date == date_field,
-        Appointment.time == time_field, Appointment.is_live())
+        Appointment.time == time_field, Appointment.is_live(),
+        Appointment.overbook == False)  # noqa: E712
 
 
 def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None = None,
@@ -321,6 +331,8 @@ def set_slot(doctor: Doctor, day: dt.date, time: dt.time, is_open: bool) -> Cell
                 "appointment first; the slot stays open until then.")
         _set_open(doctor, day, time, is_open)
     cache.diary_changed(doctor.id)  # after the commit: see hms/cache.py
+    if is_open:
+        slots_freed.send(doctor_ids=[doctor.id])
     return read_cell(doctor, day, time)
 
 
@@ -351,6 +363,8 @@ def set_slots(doctor: Doctor, slots: list[tuple[dt.date, dt.time]],
             changed += 1
     if changed:
         cache.diary_changed(doctor.id)
+        if is_open:
+            slots_freed.send(doctor_ids=[doctor.id])
     return changed, kept
 
 
@@ -406,6 +420,7 @@ def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> in
         added = count() - before
     if added:
         cache.diary_changed(doctor.id)
+        slots_freed.send(doctor_ids=[doctor.id])
     return added
 
 
@@ -477,10 +492,45 @@ def _insert(doctor: Doctor, day: dt.date, time: dt.time, **values) -> Appointmen
         raise SchedulingError("You already have an appointment at that time.") from None
 
 
+def missed_appointments(patient: Patient) -> list[Appointment]:
+    """The patient's no-shows within the last NO_SHOW_PERIOD_DAYS, newest first."""
+    since = clinic_today() - dt.timedelta(days=current_app.config["NO_SHOW_PERIOD_DAYS"])
+    return list(Appointment.select(Appointment, Doctor).join(Doctor)
+                .where(Appointment.patient == patient, Appointment.date >= since,
+                       Appointment.status == "no_show")
+                .order_by(Appointment.date.desc(), Appointment.time.desc()))
+
+
+def desk_only(patient: Patient) -> list[Appointment]:
+    """The no-shows for which the patient may book only through the front desk (none: they
+    may book themselves): NO_SHOW_LIMIT or more within NO_SHOW_PERIOD_DAYS."""
+    missed = missed_appointments(patient)
+    return missed if len(missed) >= current_app.config["NO_SHOW_LIMIT"] else []
+
+
+class DeskOnly(SchedulingError):
+    """The patient has missed too many appointments lately to book online."""
+
+    status = 403
+
+
+def check_may_book_online(patient: Patient) -> None:
+    """Refuse a patient's own booking after too many recent no-shows, saying what to do."""
+    missed = desk_only(patient)
+    if missed:
+        raise DeskOnly(
+            f"You missed {len(missed)} appointments since {missed[-1].date:%-d %B %Y}, so "
+            "appointments are now booked with you through the front desk. Please call or "
+            "visit the clinic to book.")
+
+
 def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.time,
                      reason: str, by: User) -> Appointment:
-    """Book a free slot for a patient, or raise SchedulingError saying why not."""
+    """Book a free slot for a patient, or raise SchedulingError saying why not. A patient
+    booking for themselves must not be one who books through the desk only."""
     with write_transaction():
+        if by.role == "patient":
+            check_may_book_online(patient)
         check_slot(doctor, day, time)
         _check_patient_free(patient, day, time)
         appt = _insert(doctor, day, time, patient=patient, reason=reason.strip(), booked_by=by)
@@ -510,11 +560,28 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
         moved = _insert(target, day, time, patient=old.patient, reason=old.reason,
                         booked_by=by, rescheduled_from=old)
     cache.appointments_changed(old.doctor_id, moved.doctor_id)
+    slots_freed.send(doctor_ids=[old.doctor_id])
     return moved
 
 
+def starts_at(appt: Appointment) -> dt.datetime:
+    """When the appointment starts, in naive UTC as timestamps are stored."""
+    return clinic_instant(appt.date, appt.time).replace(tzinfo=None)
+
+
+def online_cancel_ends(appt: Appointment) -> dt.datetime:
+    """Until when (naive UTC) a patient may cancel the appointment themselves."""
+    return starts_at(appt) - dt.timedelta(hours=current_app.config["CANCEL_CUTOFF_HOURS"])
+
+
+def is_late_cancel(appt: Appointment, at: dt.datetime) -> bool:
+    """Whether cancelling at `at` (naive UTC) gives less notice than LATE_CANCEL_HOURS."""
+    return starts_at(appt) - at < dt.timedelta(hours=current_app.config["LATE_CANCEL_HOURS"])
+
+
 def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> Appointment:
-    """Cancel a live appointment (softly: who, when, why); its slot frees at once."""
+    """Cancel a live appointment (softly: who, when, why, and whether at short notice); its
+    slot frees at once. A patient cancels online only until CANCEL_CUTOFF_HOURS before."""
     with write_transaction():
         appt = Appointment.to_change(appointment.id)
         if appt.status not in MOVABLE:
@@ -522,10 +589,32 @@ def cancel_appointment(appointment: Appointment, by: User, reason: str = "") -> 
                                   "cancelled.")
         if dt.datetime.combine(appt.date, appt.time) <= clinic_now():
             raise SchedulingError("This appointment has already started; it cannot be cancelled.")
-        appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", utc_now(), by
+        now = utc_now()
+        if by.role == "patient" and now >= online_cancel_ends(appt):
+            raise SchedulingError(
+                f"It is less than {current_app.config['CANCEL_CUTOFF_HOURS']} hours to the "
+                "appointment, too late to cancel online. Please call the clinic.")
+        appt.status, appt.cancelled_at, appt.cancelled_by = "cancelled", now, by
         appt.cancel_reason = reason.strip() or None
+        appt.late_cancel = is_late_cancel(appt, now)
         appt.save()
     cache.appointments_changed(appt.doctor_id)
+    slots_freed.send(doctor_ids=[appt.doctor_id])
+    return appt
+
+
+def confirm_appointment(appointment: Appointment) -> Appointment:
+    """The patient says they will come (a reminder's link): noted once, until it starts."""
+    with write_transaction():
+        appt = Appointment.to_change(appointment.id)
+        if appt.status != "booked":
+            raise SchedulingError(f"This appointment is {appt.status.replace('_', ' ')}; "
+                                  "there is nothing to confirm.")
+        if dt.datetime.combine(appt.date, appt.time) <= clinic_now():
+            raise SchedulingError("This appointment has already started.")
+        if appt.confirmed_at is None:
+            appt.confirmed_at = utc_now()
+            appt.save()
     return appt
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import statistics
 
 from peewee import fn
 
@@ -160,10 +161,12 @@ def doctor_totals(first: dt.date, last: dt.date) -> list[dict]:
             .where(_days(first, last)).group_by(AppointmentDay.doctor).having(live > 0)
             .tuples())
     counts = {doctor: (n, completed, no_show) for doctor, n, completed, no_show in rows}
+    late, over = late_cancellations(first, last), overbooked(first, last)
     doctors = (Doctor.select(Doctor.id, Doctor.full_name, Doctor.department, Department.name)
                .join(Department).where(Doctor.id.in_(list(counts))).tuples()) if counts else []
     return [{"name": name, "department_id": department_id, "department": department,
-             "appointments": counts[i][0], "completed": counts[i][1], "no_show": counts[i][2]}
+             "appointments": counts[i][0], "completed": counts[i][1], "no_show": counts[i][2],
+             "late_cancelled": late.get(i, 0), "overbooked": over.get(i, 0)}
             for i, name, department_id, department in doctors]
 
 
@@ -175,6 +178,14 @@ def department_counts(totals: list[dict]) -> list[tuple[str, int]]:
             + doctor["appointments"]
     pairs = [(d.name, counts.get(d.id, 0)) for d in Department.select().order_by(Department.name)]
     return sorted(pairs, key=lambda pair: -pair[1])
+
+
+def attendance(totals: list[dict]) -> list[dict]:
+    """Every doctor with appointments, by name: their no-shows, late cancellations and
+    overbooked appointments, and the no-show rate among their appointments."""
+    keys = ("name", "appointments", "no_show", "late_cancelled", "overbooked")
+    return [{k: d[k] for k in keys} | {"no_show_rate": d["no_show"] / d["appointments"]}
+            for d in sorted(totals, key=lambda d: d["name"])]
 
 
 def busiest_doctors(totals: list[dict], limit: int = 10) -> list[dict]:
@@ -208,6 +219,66 @@ def follow_ups_due(doctor: Doctor, first: dt.date, last: dt.date) -> int:
             .distinct().count())
 
 
+# --- the day as it ran: late cancellations, overbooking, waits and consultations --------------
+
+PUNCTUAL = dt.timedelta(minutes=10)  # a consultation that starts this late is still on time
+
+
+def _period(first: dt.date, last: dt.date, doctor: Doctor | None = None):
+    condition = Appointment.date.between(first, last)
+    return condition & (Appointment.doctor == doctor) if doctor else condition
+
+
+def late_cancellations(first: dt.date, last: dt.date, doctor: Doctor | None = None
+                       ) -> dict[int, int]:
+    """Cancellations with less notice than LATE_CANCEL_HOURS, per doctor (through the
+    status-and-date index: a period's cancelled appointments)."""
+    return dict(Appointment.select(Appointment.doctor, fn.COUNT(Appointment.id))
+                .where(Appointment.status == "cancelled", _period(first, last, doctor),
+                       Appointment.late_cancel == True)  # noqa: E712
+                .group_by(Appointment.doctor).tuples())
+
+
+def overbooked(first: dt.date, last: dt.date, doctor: Doctor | None = None) -> dict[int, int]:
+    """Live overbooked appointments per doctor (through their own small index)."""
+    return dict(Appointment.select(Appointment.doctor, fn.COUNT(Appointment.id))
+                .where(Appointment.overbook == True, _period(first, last, doctor),  # noqa: E712
+                       Appointment.is_live())
+                .group_by(Appointment.doctor).tuples())
+
+
+def _median_minutes(spans: list[dt.timedelta]) -> float | None:
+    return round(statistics.median(spans).total_seconds() / 60, 1) if spans else None
+
+
+def visit_times(doctor: Doctor, first: dt.date, last: dt.date) -> dict:
+    """How the doctor's visits of the period ran, from the times recorded at check-in, start
+    and end: the median wait (arrival to start), the median consultation (start to end), the
+    share started on time (at most PUNCTUAL after the appointment's time, or before it), and
+    how many visits each figure is over. Automatic no-shows are counted apart."""
+    rows = (Appointment.select(Appointment.date, Appointment.time, Appointment.checked_in_at,
+                               Appointment.started_at, Appointment.ended_at,
+                               Appointment.status, Appointment.no_show_auto)
+            .where(_period(first, last, doctor),
+                   Appointment.started_at.is_null(False) | (Appointment.status == "no_show"))
+            .tuples())
+    waits, lengths, punctual, started, automatic = [], [], 0, 0, 0
+    for day, time, arrived, began, ended, status, auto in rows:
+        if status == "no_show":
+            automatic += bool(auto)
+            continue
+        started += 1
+        if arrived:
+            waits.append(max(began - arrived, dt.timedelta()))
+        if ended:
+            lengths.append(max(ended - began, dt.timedelta()))
+        punctual += began - clinic_instant(day, time).replace(tzinfo=None) <= PUNCTUAL
+    return {"started": started, "waits": len(waits), "median_wait": _median_minutes(waits),
+            "consultations": len(lengths), "median_length": _median_minutes(lengths),
+            "punctuality": punctual / started if started else None,
+            "automatic_no_shows": automatic}
+
+
 def _totals(statuses: dict[str, int]) -> dict[str, int]:
     return {"appointments": sum(statuses[s] for s in LIVE_STATUSES),
             "completed": statuses["completed"], "cancelled": statuses["cancelled"],
@@ -223,11 +294,14 @@ def hospital_summary(first: dt.date, last: dt.date) -> dict:
     statuses = status_counts(daily)
     doctors = doctor_totals(first, last)
     totals = _totals(statuses) | {"treatments": treatments_written(first, last),
-                                  "new_patients": new_patients(first, last)}
+                                  "new_patients": new_patients(first, last),
+                                  "late_cancelled": sum(d["late_cancelled"] for d in doctors),
+                                  "overbooked": sum(d["overbooked"] for d in doctors)}
     return {"first_day": first, "last_day": last, "label": period_label(first, last),
             "totals": totals, "rates": rates(statuses),
             "per_day": per_day(first, last, daily), "by_status": list(statuses.items()),
-            "by_department": department_counts(doctors), "busiest": busiest_doctors(doctors)}
+            "by_department": department_counts(doctors), "busiest": busiest_doctors(doctors),
+            "attendance": attendance(doctors)}
 
 
 def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> dict:
@@ -239,13 +313,16 @@ def doctor_activity(doctor: Doctor, first_day: dt.date, last_day: dt.date) -> di
     counts = _totals(statuses) | {
         "treatments": treatments_written(first_day, last_day, doctor.user_id),
         "follow_ups": follow_ups_due(doctor, first_day, last_day),
+        "late_cancelled": late_cancellations(first_day, last_day, doctor).get(doctor.id, 0),
+        "overbooked": overbooked(first_day, last_day, doctor).get(doctor.id, 0),
     }
     department = Department.get_by_id(doctor.department_id).name
     return {"doctor_id": doctor.id, "doctor_name": doctor.full_name, "department": department,
             "first_day": first_day, "last_day": last_day,
             "label": period_label(first_day, last_day), "counts": counts,
             "rates": rates(statuses), "per_day": per_day(first_day, last_day, daily),
-            "by_status": list(statuses.items())}
+            "by_status": list(statuses.items()),
+            "times": visit_times(doctor, first_day, last_day)}
 
 
 def summary_as_json(summary: dict) -> dict:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from flask import current_app
 from flask_login import current_user
 
-from hms import cache
+from hms import cache, recalls
 from hms.audit import audit
-from hms.clock import clinic_now, utc_now
+from hms.clock import clinic_now, to_clinic, utc_now
 from hms.db import db, write_transaction
 from hms.models import (
     VISIT_TYPES,
@@ -24,20 +26,29 @@ from hms.models import (
     User,
     page_of,
 )
-from hms.scheduling import SchedulingError, TooLong
+from hms.scheduling import SchedulingError, TooLong, is_late_cancel, slots_freed, starts_at
 from hms.web import ascii_int
+
+log = logging.getLogger(__name__)
 
 REASON_LIMIT = 500  # as appointments.REASON_MAX, for a cancellation's reason
 
+STAFF = ("doctor", "receptionist", "admin")
 # action: (label, statuses it may start from, roles that may take it)
 ACTIONS = {
-    "check_in": ("Check in", ("booked",), ("doctor", "receptionist", "admin")),
+    "check_in": ("Check in", ("booked",), STAFF),
+    "start": ("Start", ("checked_in",), ("doctor",)),  # the patient goes in to the doctor
     "complete": ("Complete", ("checked_in",), ("doctor", "admin")),
-    "no_show": ("No-show", ("booked",), ("doctor", "receptionist", "admin")),
-    "cancel": ("Cancel", ("booked", "checked_in"), ("doctor", "receptionist", "admin")),
+    "no_show": ("No-show", ("booked",), STAFF),
+    "undo_no_show": ("Undo no-show", ("no_show",), STAFF),
+    "cancel": ("Cancel", ("booked", "checked_in"), STAFF),
 }
-RESULT = {"check_in": "checked_in", "complete": "completed", "no_show": "no_show",
-          "cancel": "cancelled"}
+RESULT = {"check_in": "checked_in", "start": "checked_in", "complete": "completed",
+          "no_show": "no_show", "undo_no_show": "booked", "cancel": "cancelled"}
+# What the message after each change says became of the appointment.
+DONE = {"check_in": "checked in", "start": "in with the doctor", "complete": "completed",
+        "no_show": "no show", "undo_no_show": "booked again (no-show taken back)",
+        "cancel": "cancelled"}
 # Only the visit's own doctor writes its treatments, once the patient has arrived.
 TREATABLE = ("checked_in", "completed")
 
@@ -46,10 +57,16 @@ def _timing_refusal(action: str, appt: Appointment, now: dt.datetime) -> str | N
     start = dt.datetime.combine(appt.date, appt.time)
     if action == "check_in" and appt.date != now.date():
         return "Patients can be checked in on the day of their appointment only."
+    if action == "start" and appt.date != now.date():
+        return "A consultation starts on the day of its appointment only."
+    if action == "start" and appt.started_at is not None:
+        return "This consultation has already started."
     if action == "complete" and appt.date > now.date():
         return "A visit cannot be completed before its day."
     if action == "no_show" and start > now:
         return "A patient can be marked as a no-show only once the appointment time has passed."
+    if action == "undo_no_show" and appt.date != now.date():
+        return "A no-show can be taken back on the day of the appointment only."
     return None
 
 
@@ -59,6 +76,14 @@ def allowed_actions(appt: Appointment, user: User) -> list[tuple[str, str]]:
     return [(action, label) for action, (label, sources, roles) in ACTIONS.items()
             if appt.status in sources and user.role in roles
             and _timing_refusal(action, appt, now) is None]
+
+
+def waited(appt: Appointment) -> int | None:
+    """For templates: minutes a checked-in patient has waited so far (None once they are in
+    with the doctor, or not checked in)."""
+    if appt.status != "checked_in" or appt.checked_in_at is None or appt.started_at:
+        return None
+    return max(0, int((utc_now() - appt.checked_in_at).total_seconds() // 60))
 
 
 def actions_for(appt: Appointment) -> list[tuple[str, str]]:
@@ -84,17 +109,60 @@ def change_status(appt: Appointment, action: str, by: User, reason: str = "") ->
         if fresh.status not in sources:
             raise SchedulingError(
                 f"A {fresh.status.replace('_', ' ')} appointment cannot be changed to "
-                f"{RESULT[action].replace('_', ' ')}.")
+                f"{DONE[action]}.")
         refusal = _timing_refusal(action, fresh, clinic_now())
         if refusal:
             raise SchedulingError(refusal)
+        now = utc_now()
         fresh.status = RESULT[action]
-        if action == "cancel":
-            fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = utc_now(), by, reason
+        if action == "check_in":
+            fresh.checked_in_at = now
+        elif action == "start":
+            fresh.started_at = now
+        elif action == "complete":
+            fresh.ended_at = now
+        elif action == "no_show":
+            fresh.no_show_auto = False
+        elif action == "undo_no_show":
+            fresh.no_show_auto, fresh.no_show_undone_at = False, now
+        elif action == "cancel":
+            fresh.cancelled_at, fresh.cancelled_by, fresh.cancel_reason = now, by, reason
+            fresh.late_cancel = is_late_cancel(fresh, now)
         fresh.save()
-        audit(by, f"status:{fresh.status}", fresh.patient_id, "appointment", fresh.id)
+        audit(by, f"status:{action if action in ('start', 'undo_no_show') else fresh.status}",
+              fresh.patient_id, "appointment", fresh.id)
     cache.appointments_changed(fresh.doctor_id)  # after the commit: see hms/cache.py
+    if action == "cancel":
+        slots_freed.send(doctor_ids=[fresh.doctor_id])
     return fresh
+
+
+def mark_no_shows(now: dt.datetime) -> int:
+    """The day's own run (the sweep, every minute): booked appointments nobody checked in
+    NO_SHOW_GRACE_MINUTES after their time become no-shows, marked as automatic. Staff may
+    take one back the same day (undo_no_show); the run never marks it again. Each is a
+    conditional update, so two runs mark it once. `now` is naive UTC. Returns how many."""
+    grace = dt.timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+    today = to_clinic(now).date()
+    candidates = (Appointment.select(Appointment.id, Appointment.doctor, Appointment.date,
+                                     Appointment.time)
+                  .where(Appointment.status == "booked",
+                         Appointment.date.between(today - dt.timedelta(days=1), today),
+                         Appointment.no_show_undone_at.is_null()))
+    marked: list[Appointment] = []
+    for appt in candidates:
+        if starts_at(appt) + grace > now:
+            continue
+        with write_transaction():
+            if (Appointment.update(status="no_show", no_show_auto=True)
+                    .where(Appointment.id == appt.id, Appointment.status == "booked",
+                           Appointment.no_show_undone_at.is_null()).execute()):
+                marked.append(appt)
+    if marked:
+        log.info("Marked %d appointment(s) no-show: not checked in %s after their time",
+                 len(marked), grace)
+        cache.appointments_changed(*{a.doctor_id for a in marked})
+    return len(marked)
 
 
 # --- treatment records ------------------------------------------------------------------------
@@ -203,6 +271,7 @@ def add_treatment(appt: Appointment, draft: TreatmentDraft, by: User) -> Treatme
     with db.atomic():
         treatment = Treatment.create(appointment=appt, author=by, **row)
         audit(by, "create", appt.patient_id, "treatment", treatment.id)
+        recalls.record(treatment, appt)  # the follow-up, if one is asked for
     cache.treatment_written(appt.doctor_id)  # after the commit: see hms/cache.py
     return treatment
 

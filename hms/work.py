@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 from redis import RedisError
 
-from hms import exporting, notices
+from hms import exporting, notices, recalls, waitlist
 from hms.db import write_transaction
-from hms.models import AccountMail, ExportJob, Reminder, ReportSend
+from hms.models import AccountMail, ExportJob, OfferMail, RecallMail, Reminder, ReportSend
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +27,41 @@ log = logging.getLogger(__name__)
 REQUEUE = dt.timedelta(minutes=2)
 # The kinds of work, as the admin's jobs page names them.
 KINDS = {"reminders": Reminder, "reports": ReportSend, "exports": ExportJob,
-         "accounts": AccountMail}
+         "accounts": AccountMail, "offers": OfferMail, "recalls": RecallMail}
 
 
 def sweep(now: dt.datetime, remind: Callable[[int], object],
           report: Callable[[int, str], object], export: Callable[[int], object],
-          account: Callable[[int], object] | None = None) -> dict[str, int]:
+          account: Callable[[int], object] | None = None,
+          offer: Callable[[int], object] | None = None,
+          recall: Callable[[int], object] | None = None) -> dict[str, int]:
     """Make the notices that fell due, end or reclaim what expired or was abandoned, and hand
-    every due item to the queue through the given tasks. Returns how many of each were handed
-    out, and how many could not be (the queue was unreachable; the next sweep tries again)."""
+    every due item to the queue through the given tasks. With an offer task, waitlist offers
+    that ran out pass on and free times are offered to who waits; with a recall task, the
+    follow-up reminders that fell due are made. Returns how many of each were handed out, and
+    how many could not be (the queue was unreachable; the next sweep tries again)."""
+    if offer:
+        waitlist.close_what_ended(now)
+        waitlist.make_offers(now)  # reads first; writes each offer with its e-mail's row
     with write_transaction():
         notices.new_reminders(now)
         notices.new_reports(now)
+        if recall:
+            recalls.new_recall_mails(now)
         reminders = notices.take_due(Reminder, now, REQUEUE)
         reports = notices.take_due(ReportSend, now, REQUEUE)
         exports = exporting.take_due(now, REQUEUE)
         mails = notices.take_due(AccountMail, now, REQUEUE) if account else []
+        offers = notices.take_due(OfferMail, now, REQUEUE) if offer else []
+        recall_mails = notices.take_due(RecallMail, now, REQUEUE) if recall else []
     work = ([("reminders", remind, (row.appointment_id,)) for row in reminders]
             + [("reports", report, (row.doctor_id, f"{row.period}-01")) for row in reports]
             + [("exports", export, (job_id,)) for job_id in exports]
-            + [("accounts", account, (row.id,)) for row in mails])
-    counts = {"reminders": 0, "reports": 0, "exports": 0, "accounts": 0,
-              "not handed out": 0}
+            + [("accounts", account, (row.id,)) for row in mails]
+            + [("offers", offer, (row.id,)) for row in offers]
+            + [("recalls", recall, (row.id,)) for row in recall_mails])
+    counts = {"reminders": 0, "reports": 0, "exports": 0, "accounts": 0, "offers": 0,
+              "recalls": 0, "not handed out": 0}
     for n, (kind, task, args) in enumerate(work):
         try:
             task(*args)

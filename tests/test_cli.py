@@ -99,7 +99,8 @@ def test_sweep_command_hands_due_work_to_the_queue(app, runner, people, diary, r
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
     reports = ReportSend.select().count()  # last month's, in the first week of a month
-    assert result.output == f"1 reminders, {reports} reports, 0 exports, 0 accounts, 0 not handed out.\n"
+    assert result.output == (f"1 reminders, {reports} reports, 0 exports, 0 accounts, 0 offers, "
+                             "0 recalls, 0 no-shows, 0 not handed out.\n")
     assert Reminder.get(Reminder.appointment == visit.id).status == "queued"
     assert redis.Redis.from_url(redis_url).llen("huey.redis.hms") == 1 + reports  # the queue
     tasks.huey.flush()

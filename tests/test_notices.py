@@ -16,6 +16,7 @@ from hms import notices, work
 from hms.clock import utc_now
 from hms.models import Appointment, Doctor, Reminder, ReportSend, User
 from hms.notices import ics, reminder_due, report_due, send_monthly_report, send_reminder
+from hms.scheduling import starts_at
 from instants import DEFAULT
 from support import csrf_token, free_port
 
@@ -261,7 +262,7 @@ def test_a_failed_send_backs_off_is_retried_until_the_start_and_then_expires(
         frozen_clock.move_to(row.due_at.replace(tzinfo=UTC))
     assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
     # Once the appointment has started, it is expired, and never sent late.
-    start = notices.appointment_start(tomorrow_visit)
+    start = starts_at(tomorrow_visit)
     ctx.config["SMTP_PORT"] = port
     sweep(start)
     row = reminder(tomorrow_visit)
@@ -468,7 +469,7 @@ def test_the_sweep_hands_what_is_due_to_the_queue_and_the_queue_sends_it(app, in
             reports_due = 2 if day_before.day <= 7 else 0
             assert run(at_six - MINUTE)["reminders"] == 0
             assert run(at_six) == {"reminders": 1, "reports": 0, "exports": 0, "accounts": 0,
-                                   "not handed out": 0}
+                                   "offers": 0, "recalls": 0, "not handed out": 0}
             assert run(at_six + work.REQUEUE)["reminders"] == 0  # sent: nothing to hand out
     finally:
         tasks.huey.immediate, tasks.app = False, None

@@ -12,7 +12,10 @@ from support import assert_security_headers, csrf_token
 
 # The doors into an account: logging in, registering, a forgotten password, a code or link.
 PUBLIC = {"static", "auth.login", "auth.register", "auth.forgot", "auth.set_password",
-          "home.index", "home.health"}
+          "home.index", "home.health",
+          # Signed links from e-mail (a reminder's reply, a waitlist offer): opened without a
+          # login, a wrong signature is 404 (tests/test_replies.py, tests/test_waitlist.py).
+          "replies.reply", "waiting.offer_link", "waiting.answer"}
 # URL prefixes each role must never enter (403 before any record is loaded).
 FORBIDDEN = {
     "pat.one": ("/admin", "/desk", "/availability", "/patients", "/doctor/"),
@@ -21,6 +24,8 @@ FORBIDDEN = {
 }
 
 
+# Route arguments that take one of some words (<any(...)>), and a word each takes.
+WORDS = {"change": "deactivate", "action": "confirm", "answer": "claim"}
 # What a strict Content-Security-Policy would block: inline script, inline style, handlers.
 INLINE_CODE = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=|javascript:|hx-on",
                          re.IGNORECASE)
@@ -50,7 +55,7 @@ def routes(app, method: str, public: bool = False) -> list[tuple[str, str]]:
         for rule in app.url_map.iter_rules():
             if (rule.endpoint in PUBLIC and not public) or method not in rule.methods:
                 continue
-            values = {arg: "deactivate" if arg == "change" else 1 for arg in rule.arguments}
+            values = {arg: WORDS.get(arg, 1) for arg in rule.arguments}
             found.append((rule.endpoint, url_for(rule.endpoint, **values)))
     return found
 
