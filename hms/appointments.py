@@ -59,6 +59,7 @@ def attempt_booking(patient: Patient, doctor: Doctor, slot: tuple[dt.date, dt.ti
     """Check the form's slot and reason, then book; every refusal becomes a message."""
     errors: dict[str, str] = {}
     offered: list[tuple[dt.date, dt.time]] = []
+    refused = None
     if slot is None:
         errors["slot"] = "Pick a time for the appointment."
     if not reason:
@@ -72,9 +73,9 @@ def attempt_booking(patient: Patient, doctor: Doctor, slot: tuple[dt.date, dt.ti
         except SlotTaken as taken:
             errors["slot"], offered = taken.message, taken.nearest
         except SchedulingError as refusal:
-            errors["slot"] = refusal.message
+            errors["slot"], refused = refusal.message, refusal.status
     return BookingAttempt(None, errors, [slot_key(*s) for s in offered],
-                          409 if "slot" in errors and slot else 422)
+                          refused or (409 if "slot" in errors and slot else 422))
 
 
 @bp.route("/book/<int:doctor_id>", methods=["GET", "POST"])

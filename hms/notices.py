@@ -256,15 +256,20 @@ def send_reminder(appointment_id: int) -> str:
     patient_user = appt.patient.user
     if not patient_user.email:
         return _finish(Reminder, row, ValueError("the patient has no email address"))
-    return _deliver(Reminder, row, compose(
-        patient_user.email,
-        f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
+    return _deliver(Reminder, row, reminder_message(appt, patient_user.email, row.message_id))
+
+
+def reminder_message(appt: Appointment, to: str, message_id: str | None = None) -> EmailMessage:
+    """An appointment's reminder: when and where, a calendar file, and the signed links that
+    confirm or cancel it in one click (hms/replies.py)."""
+    return compose(
+        to, f"Reminder: {appt.doctor.full_name}, {appt.date:%a %-d %b} at "
         f"{hhmm_zone(appt.time, appt.date)}", "reminder", appt=appt,
         attachments=[("appointment.ics", "text/calendar", ics(appt))],
-        message_id=row.message_id, clinic=current_app.config,
+        message_id=message_id, clinic=current_app.config,
         confirm_link=links.reply_url(appt.id, "confirm"),
         cancel_link=links.reply_url(appt.id, "cancel"),
-        cancel_until=online_cancel_ends(appt)))
+        cancel_until=online_cancel_ends(appt))
 
 
 def ics(appt: Appointment) -> bytes:

@@ -157,16 +157,18 @@ def doctor_totals(first: dt.date, last: dt.date) -> list[dict]:
     and no-shows (one read of the rollup for the departments and the busiest doctors)."""
     live = fn.SUM(AppointmentDay.live())
     rows = (AppointmentDay.select(AppointmentDay.doctor, live, fn.SUM(AppointmentDay.completed),
-                                  fn.SUM(AppointmentDay.no_show))
+                                  fn.SUM(AppointmentDay.no_show),
+                                  fn.SUM(AppointmentDay.cancelled))
             .where(_days(first, last)).group_by(AppointmentDay.doctor).having(live > 0)
             .tuples())
-    counts = {doctor: (n, completed, no_show) for doctor, n, completed, no_show in rows}
+    counts = {doctor: numbers for doctor, *numbers in rows}
     late, over = late_cancellations(first, last), overbooked(first, last)
     doctors = (Doctor.select(Doctor.id, Doctor.full_name, Doctor.department, Department.name)
                .join(Department).where(Doctor.id.in_(list(counts))).tuples()) if counts else []
     return [{"name": name, "department_id": department_id, "department": department,
              "appointments": counts[i][0], "completed": counts[i][1], "no_show": counts[i][2],
-             "late_cancelled": late.get(i, 0), "overbooked": over.get(i, 0)}
+             "cancelled": counts[i][3], "late_cancelled": late.get(i, 0),
+             "overbooked": over.get(i, 0)}
             for i, name, department_id, department in doctors]
 
 
@@ -182,9 +184,9 @@ def department_counts(totals: list[dict]) -> list[tuple[str, int]]:
 
 def attendance(totals: list[dict]) -> list[dict]:
     """Every doctor with appointments, by name: their no-shows, late cancellations and
-    overbooked appointments, and the no-show rate among their appointments."""
+    overbooked appointments, and their no-show rate (as `rates` reckons it)."""
     keys = ("name", "appointments", "no_show", "late_cancelled", "overbooked")
-    return [{k: d[k] for k in keys} | {"no_show_rate": d["no_show"] / d["appointments"]}
+    return [{k: d[k] for k in keys} | {"no_show_rate": rates(d)["no_show"]}
             for d in sorted(totals, key=lambda d: d["name"])]
 
 

@@ -66,3 +66,48 @@ def test_a_refused_read_is_not_recorded(app, people, client, auth):
     auth.login("dr.two")  # not Pat One's doctor
     assert client.get(f"/patients/{people.patient('pat.one').id}").status_code == 404
     assert AuditLog.select().count() == 0
+
+
+# --- the patient's own view: who has seen my record ---------------------------------------------
+
+def test_a_patient_sees_which_staff_read_their_record_and_when(app, client, auth, people):
+    import csv
+    import datetime as dt
+    import io
+
+    from hms.models import Appointment
+
+    patient = people.patient("pat.one")
+    Appointment.create(patient=patient, doctor=people.doctor("dr.one"),
+                       date=dt.date(2027, 6, 1), time=dt.time(9), status="completed")
+    auth.login("dr.one")
+    assert client.get(f"/patients/{patient.id}").status_code == 200
+    auth.logout()
+    auth.login("admin")
+    assert client.get(f"/patients/{patient.id}/history.csv").status_code == 200
+    assert client.get(f"/admin/patients/{people.patient('pat.two').id}").status_code == 200
+    auth.logout()
+    auth.login("pat.one")
+    client.get("/me/history")  # their own reads are not on it
+    page = client.get("/me/access")
+    assert page.status_code == 200 and "Who has seen my record" in page.text
+    rows = page.text[page.text.index("<tbody>"):]
+    assert rows.index("Administrator") < rows.index("Doctor (Dr Ada One)")  # newest first
+    assert "downloaded your history (CSV)" in rows and "read your medical history" in rows
+    assert "15 Jun 2027 10:00 BST" in rows  # clinic time, the zone named
+    assert rows.count("<tr>") == 2  # not Pat Two's entry, nor Pat One's own reads
+    download = client.get("/me/access.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert "no-store" in download.headers["Cache-Control"]
+    lines = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig"))))
+    assert lines[0] == ["When", "Who", "What"] and len(lines) == 3
+    assert lines[2][1:] == ["Doctor (Dr Ada One)", "read your medical history"]
+
+
+def test_only_the_patient_sees_their_access_page(client, auth):
+    for username in ("dr.one", "desk", "admin"):
+        auth.login(username)
+        assert client.get("/me/access").status_code == 403
+        assert client.get("/me/access.csv").status_code == 403
+        auth.logout()

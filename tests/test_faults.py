@@ -132,7 +132,8 @@ class Rig:
     def sweep(self, now: dt.datetime) -> dict:
         with self.app.app_context():
             return work.sweep(now, tasks.send_reminder, tasks.send_monthly_report,
-                              tasks.export_history, tasks.send_account_mail)
+                              tasks.export_history, tasks.send_account_mail,
+                              tasks.send_offer_mail, tasks.send_recall_mail)
 
     def stop(self) -> None:
         for proc in self.workers:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hms.db import db, init_schema
-from hms.mail import compose, send
+from hms.mail import send
+from hms.notices import reminder_message
 from hms.models import Appointment, ExportJob
 from support import csrf_token, make_app
 
@@ -54,11 +55,10 @@ def test_a_database_named_by_url_is_made_private(tmp_path, redis_url):
 def test_outbox_mail_is_private(app, people):
     app.config["SMTP_HOST"] = ""
     with app.app_context():
-        send(compose("pat1@test.example", "Hello", "reminder",
-                     appt=Appointment(id=1, patient=people.patient("pat.one"),
-                                      doctor=people.doctor("dr.one"), date=dt.date(2027, 6, 16),
-                                      time=dt.time(9), reason="Cough"),
-                     clinic=app.config))
+        send(reminder_message(Appointment(id=1, patient=people.patient("pat.one"),
+                                          doctor=people.doctor("dr.one"),
+                                          date=dt.date(2027, 6, 16), time=dt.time(9),
+                                          reason="Cough"), "pat1@test.example"))
     outbox = Path(app.instance_path) / "outbox"
     [eml] = outbox.glob("*.eml")
     assert mode(outbox) == 0o700 and mode(eml) == 0o600

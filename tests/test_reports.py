@@ -329,12 +329,14 @@ def test_doctor_activity_for_a_week_and_a_month(app, people, march):
         week = doctor_activity(people.doctor("dr.one"), WEEK, WEEK + dt.timedelta(days=6))
         month = doctor_activity(people.doctor("dr.one"), MARCH, dt.date(2025, 3, 31))
     assert week["counts"] == {"appointments": 4, "completed": 2, "cancelled": 1, "no_show": 1,
-                              "open": 1, "treatments": 3, "follow_ups": 2}
+                              "open": 1, "treatments": 3, "follow_ups": 2,
+                              "late_cancelled": 0, "overbooked": 0}
     assert week["label"] == "Week of 10 March 2025" and week["doctor_name"] == "Dr Ada One"
     assert week["rates"]["completion"] == 0.5 and week["rates"]["no_show"] == 0.25
     assert week["per_day"][0] == (WEEK, 1) and len(week["per_day"]) == 7
     assert month["counts"] == {"appointments": 5, "completed": 3, "cancelled": 1, "no_show": 1,
-                               "open": 1, "treatments": 3, "follow_ups": 3}
+                               "open": 1, "treatments": 3, "follow_ups": 3,
+                               "late_cancelled": 0, "overbooked": 0}
     assert month["label"] == "March 2025" and len(month["per_day"]) == 31
 
 
