@@ -9,11 +9,13 @@ import random
 
 from flask import current_app
 
+from hms import overbooking, recalls, waitlist
 from hms.accounts import create_staff, register_patient, register_walk_in
 from hms.clock import clinic_instant, clinic_now
 from hms.db import db
 from hms.models import (
     Appointment,
+    AuditLog,
     Department,
     Doctor,
     DoctorAvailability,
@@ -148,25 +150,84 @@ def _book_visits(doctors: list[Doctor], patients: list) -> None:
             else:
                 status = rng.choices(["completed", "no_show", "cancelled"], [84, 8, 8])[0]
             visit = _book(patient, doctor, slot, rng.choice(REASONS), status, by)
-            # Booked a day or more ahead (so before any cancellation, at most 20 hours ahead).
-            booked_at = _stored(start) - dt.timedelta(days=rng.randint(1, 10), hours=3)
+            # Booked a day or more ahead (so before any cancellation, at most 60 hours ahead).
+            booked_at = _stored(start) - dt.timedelta(days=rng.randint(3, 10), hours=3)
             Appointment.update(created_at=booked_at).where(Appointment.id == visit.id).execute()
+            arrived = _stored(start) - dt.timedelta(minutes=rng.randint(0, 15))
             if status == "cancelled":
+                notice = dt.timedelta(hours=rng.randint(2, 60))
                 Appointment.update(
-                    cancelled_at=_stored(start) - dt.timedelta(hours=rng.randint(2, 20)),
-                    cancelled_by=by, cancel_reason="Feeling better",
+                    cancelled_at=_stored(start) - notice, cancelled_by=by,
+                    cancel_reason="Feeling better",
+                    late_cancel=notice < dt.timedelta(hours=current_app.config[
+                        "LATE_CANCEL_HOURS"]),
                 ).where(Appointment.id == visit.id).execute()
+            elif status == "no_show":  # most marked by the day's own run
+                Appointment.update(no_show_auto=rng.random() < 0.7).where(
+                    Appointment.id == visit.id).execute()
+            elif status == "checked_in":
+                Appointment.update(checked_in_at=min(arrived, _stored(now))).where(
+                    Appointment.id == visit.id).execute()
+            elif status == "booked" and slot.date - today == dt.timedelta(days=1) \
+                    and rng.random() < 0.5:  # answered yesterday's reminder
+                Appointment.update(confirmed_at=_stored(now) - dt.timedelta(hours=2)).where(
+                    Appointment.id == visit.id).execute()
             elif status == "completed":
+                began = max(arrived, _stored(start) + dt.timedelta(
+                    minutes=rng.choice([-5, 0, 0, 2, 5, 8, 12, 20])))
+                ended = began + dt.timedelta(minutes=rng.randint(8, 25))
+                Appointment.update(checked_in_at=arrived, started_at=began,
+                                   ended_at=ended).where(Appointment.id == visit.id).execute()
                 diagnosis, plan, medicine, dose, often, days = rng.choice(FINDINGS)
-                Treatment.create(
+                treatment = Treatment.create(
                     appointment=visit, author=doctor.user, diagnosis=diagnosis,
                     prescription=plan, visit_type=rng.choice(["first", "routine", "follow_up"]),
-                    notes="Discussed and agreed.", created_at=_stored(start) + dt.timedelta(
-                        minutes=20),
+                    notes="Discussed and agreed.", created_at=ended,
                     follow_up_date=slot.date + dt.timedelta(days=28) if days > 14 else None,
                     medicines_json=json.dumps([{"name": medicine, "dose": dose,
                                                 "frequency": often, "days": days}]),
                 )
+                recalls.record(treatment, visit)
+    _loops(doctors, patients, rng)
+
+
+def _loops(doctors: list[Doctor], patients: list, rng: random.Random) -> None:
+    """What the day runs on besides bookings: a patient who books through the desk only after
+    three missed visits, two on the waitlist, Dr Grey's afternoon open to overbooking with one
+    patient booked over it, and staff reads on Anna's record for her "who has seen it" page."""
+    now, today = clinic_now(), clinic_now().date()
+    grey, house = doctors[0], doctors[1]
+    anna, ben, farid = patients[0], patients[1], patients[5]
+    desk = User.get(User.username == "desk")
+    for weeks in (1, 2, 3):  # Farid missed three visits: he books at the desk now
+        day = today - dt.timedelta(weeks=weeks, days=1)
+        Appointment.update(status="no_show", no_show_auto=True).where(
+            Appointment.patient == farid, Appointment.date == day).execute()
+        if not Appointment.select().where(Appointment.patient == farid,
+                                          Appointment.date == day).exists():
+            Appointment.create(patient=farid, doctor=grey, date=day, time=dt.time(8, 30),
+                               reason="Back pain", status="no_show", no_show_auto=True,
+                               booked_by=farid.user)
+    ahead = today + dt.timedelta(days=13)
+    waitlist.join(anna, house.department, house, today, ahead, "morning",
+                  "Palpitations: an earlier visit if one frees up", anna.user)
+    waitlist.join(ben, house.department, None, today, ahead, "any",
+                  "Blood pressure review", desk)
+    if dt.datetime.combine(today, dt.time(17)) > now:  # the afternoon is still to come
+        overbooking.set_allowance(grey, today, "afternoon", 2, grey.user)
+        held = (Appointment.select().where(Appointment.doctor == grey, Appointment.date == today,
+                                           Appointment.time >= dt.time(14),
+                                           Appointment.status == "booked")
+                .order_by(Appointment.time).first())
+        extra = next((p for p in patients[6:] if not Appointment.select().where(
+            Appointment.patient == p, Appointment.date == today).exists()), None)
+        if held and extra and dt.datetime.combine(today, held.time) > now:
+            overbooking.overbook(extra, grey, today, held.time, "Chest infection, worse today",
+                                 "Urgent: cannot wait until tomorrow", desk)
+    for days_ago, who, action in ((3, grey.user, "read"), (10, house.user, "read"),
+                                  (10, house.user, "export:pdf")):
+        AuditLog.create(user=who, action=action, patient=anna, object_type="history",
+                        object_id=anna.id, created_at=_stored(now - dt.timedelta(days=days_ago)))
 
 
 def _stored(wall: dt.datetime) -> dt.datetime:

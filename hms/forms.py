@@ -311,8 +311,10 @@ class WaitlistForm(FlaskForm):
     which days, at what part of the day, and why (the booking's reason when a time is taken)."""
 
     doctor = SelectField("Doctor", coerce=choice_id)
-    first_day = DateField("From", [InputRequired(message="Enter the first day you could come.")])
-    last_day = DateField("To", [InputRequired(message="Enter the last day you could come.")])
+    first_day = DateField("Earliest day", [
+        InputRequired(message="Enter the first day you could come.")])
+    last_day = DateField("Latest day", [
+        InputRequired(message="Enter the last day you could come.")])
     part_of_day = SelectField("Times", choices=PART_CHOICES, default="any")
     reason = TextAreaField("Reason for the visit", filters=[_strip], validators=[
         DataRequired(message="Tell the doctor briefly why you are coming."), at_most(500)])

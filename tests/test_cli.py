@@ -79,6 +79,23 @@ def test_seed_demo_fills_a_living_hospital_once(tmp_path, redis_url):
     assert Appointment.select().where(Appointment.date == today).count() >= 5
     cancelled = Appointment.get(Appointment.status == "cancelled")
     assert cancelled.cancelled_at and cancelled.cancelled_by_id
+    # The loops have their stories too: visits with their times, automatic no-shows, late
+    # cancellations, confirmations, recalls, two patients waiting (one offered a time), an
+    # afternoon booked over, a patient who books at the desk only, reads on Anna's record.
+    from hms.models import AuditLog, OverbookAllowance, Recall, SlotOffer, WaitlistEntry
+    from hms.scheduling import desk_only
+
+    done = Appointment.get(Appointment.status == "completed")
+    assert done.checked_in_at <= done.started_at < done.ended_at
+    for flag in (Appointment.no_show_auto, Appointment.late_cancel,
+                 Appointment.confirmed_at.is_null(False), Appointment.overbook):
+        assert Appointment.select().where(flag).exists(), flag
+    assert Recall.select().count() > 10 and WaitlistEntry.select().count() == 2
+    assert SlotOffer.select().count() >= 1 and OverbookAllowance.select().count() == 1
+    assert AuditLog.select().where(AuditLog.patient == Patient.get(Patient.full_name ==
+                                                                   "Anna Schmidt")).count() == 3
+    with app.app_context():
+        assert len(desk_only(Patient.get(Patient.full_name == "Farid Haddad"))) >= 3
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "demo data not added" in second.output
     assert [m.select().count() for m in (User, Doctor, Patient, Appointment, Treatment,

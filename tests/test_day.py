@@ -75,7 +75,7 @@ def test_staff_take_an_automatic_no_show_back_the_same_day_and_the_run_leaves_it
         mark_no_shows(at_start_plus(app, frozen_clock, missed, 40))
     auth.login("desk")
     queue = client.get("/desk/").text
-    assert '<span class="status auto">automatic</span>' in row_of(queue, missed)
+    assert '<span class="tag auto">automatic</span>' in row_of(queue, missed)
     assert 'value="undo_no_show"' in row_of(queue, missed)
     undone = post_status(client, missed, "undo_no_show", **HTMX)
     assert undone.status_code == 200 and "no-show taken back" in undone.text

@@ -110,7 +110,7 @@ def test_the_desk_books_over_a_full_session_with_a_reason(client, auth, people, 
     auth.login("dr.one")
     schedule = client.get("/appointments/schedule?when=upcoming").text
     row = re.search(rf'<tr id="appt-{extra.id}".*?</tr>', schedule, re.S)[0]
-    assert '<span class="status overbook"' in row
+    assert '<span class="tag overbook"' in row
     # The morning's one place is used: no more.
     auth.logout()
     auth.login("desk")

@@ -65,11 +65,11 @@ def test_a_confirmed_appointment_shows_on_the_doctors_day_and_the_desk_queue(
                               confirmed_at=utc_now())  # confirmed from yesterday's reminder
     auth.login("dr.one")
     row = re.search(rf'<tr id="appt-{appt.id}".*?</tr>', client.get("/doctor/").text, re.S)[0]
-    assert '<span class="status confirmed">confirmed</span>' in row
+    assert '<span class="tag confirmed">confirmed</span>' in row
     auth.logout()
     auth.login("desk")
     row = re.search(rf'<tr id="appt-{appt.id}".*?</tr>', client.get("/desk/").text, re.S)[0]
-    assert '<span class="status confirmed">confirmed</span>' in row
+    assert '<span class="tag confirmed">confirmed</span>' in row
 
 
 def test_the_cancel_link_asks_for_a_reason_then_cancels(app, client, people, tomorrow_visit):

@@ -198,7 +198,8 @@ def test_focus_goes_where_attention_should_after_each_swap(live_server, js_page,
     row = check_in.locator("xpath=ancestor::tr").get_attribute("id")
     check_in.click()
     expect(tab.locator(f"#{row} .status")).to_have_text("checked in")
-    expect(tab.locator(f"#{row}").get_by_role("button", name="Complete")).to_be_focused()
+    # The row's first button now: Start, the doctor's next step.
+    expect(tab.locator(f"#{row}").get_by_role("button", name="Start")).to_be_focused()
 
     tab.locator(f"#{row}").get_by_role("link", name="Record treatment").click()
     expect(tab.locator("main h1")).to_be_focused()
