@@ -695,6 +695,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS "recall_patient_id_doctor_id_due_date"
 CREATE INDEX IF NOT EXISTS "recall_treatment_id" ON "recall" ("treatment_id");
 CREATE INDEX IF NOT EXISTS "recall_doctor_id_due_date" ON "recall" ("doctor_id", "due_date");
 CREATE INDEX IF NOT EXISTS "recall_due_date" ON "recall" ("due_date");
+-- A database from before recalls: every follow-up its treatments asked for becomes one (the
+-- same statement as hms/db.py's RECALLS_FROM_TREATMENTS).
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM "recall") THEN
+        INSERT INTO recall (treatment_id, patient_id, doctor_id, visit_date, due_date,
+                            created_at)
+        SELECT t.id, a.patient_id, a.doctor_id, a.date, t.follow_up_date, t.created_at
+        FROM treatment AS t JOIN appointment AS a ON a.id = t.appointment_id
+        WHERE t.follow_up_date >= a.date ORDER BY t.id
+        ON CONFLICT DO NOTHING;
+    END IF;
+END $$;
 
 -- The e-mail asking a patient to book their follow-up, sent once like a reminder; it
 -- expires when the follow-up day ends.

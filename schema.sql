@@ -181,6 +181,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "working_hours_doctor_id_weekday_start_time"
     ON "working_hours" ("doctor_id", "weekday", "start_time");
 
 -- Appointments are never deleted: cancelling and rescheduling are states, with who and when.
+-- The visit as it went (UTC): confirmed from the reminder, arrived (checked in), went in to the
+-- doctor (started), came out (ended); waiting time and consultation length come from these.
+-- no_show_auto: the day's own run marked the no-show, not a person; no_show_undone_at: staff
+-- took a no-show back, and the run leaves the appointment alone from then on. late_cancel:
+-- cancelled with less notice than HMS_LATE_CANCEL_HOURS. overbook: booked over a session's
+-- allowance (overbook_allowance), with overbook_reason saying why. (No comments between these
+-- columns: SQLite's DROP COLUMN can leave a comment before the closing bracket.)
 CREATE TABLE IF NOT EXISTS "appointment" (
     "id"                  INTEGER NOT NULL PRIMARY KEY,
     "patient_id"          INTEGER NOT NULL REFERENCES "patient" ("id") ON DELETE RESTRICT,
@@ -197,20 +204,13 @@ CREATE TABLE IF NOT EXISTS "appointment" (
     "cancelled_by_id"     INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
     "cancel_reason"       TEXT,
     "rescheduled_from_id" INTEGER REFERENCES "appointment" ("id") ON DELETE RESTRICT,
-    -- The visit as it went (UTC): the patient confirmed from the reminder, arrived (checked
-    -- in), went in to the doctor, came out. Waiting time and consultation length come from
-    -- these.
     "confirmed_at"        DATETIME,
     "checked_in_at"       DATETIME,
     "started_at"          DATETIME,
     "ended_at"            DATETIME,
-    -- A no-show the day's own run marked (not a person); no_show_undone_at: staff took a
-    -- no-show back, and the run leaves the appointment alone from then on.
     "no_show_auto"        INTEGER NOT NULL DEFAULT 0 CHECK (no_show_auto IN (0, 1)),
     "no_show_undone_at"   DATETIME,
-    -- Cancelled with less notice than HMS_LATE_CANCEL_HOURS.
     "late_cancel"         INTEGER NOT NULL DEFAULT 0 CHECK (late_cancel IN (0, 1)),
-    -- Booked over a session's overbook allowance (overbook_allowance), with the reason why.
     "overbook_reason"     TEXT CHECK (overbook_reason <> ''),
     "overbook"            INTEGER NOT NULL DEFAULT 0
                           CHECK (overbook IN (0, 1) AND (overbook = 0 OR overbook_reason IS NOT NULL))

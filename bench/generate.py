@@ -171,8 +171,22 @@ def _fill(con, rng, today, now, stamp, password, n_doctors, n_patients, n_appoin
     con.executemany("INSERT INTO treatment (appointment_id, author_id, diagnosis, prescription,"
                     " visit_type, follow_up_date, medicines_json, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", treatments)
+    # One patient in a hundred waits for an earlier time: with a doctor, or any doctor of the
+    # doctor's specialization, from the coming week on (the sweep offers them what frees).
+    waiting = []
+    for n, patient in enumerate(rng.sample(range(2, n_patients + 1), n_patients // 100)):
+        doctor = rng.choice(doctor_rows)
+        first = today + dt.timedelta(days=rng.randint(0, 7))
+        waiting.append((patient, doctor[3], doctor[0] if n % 2 else None, first.isoformat(),
+                        (first + dt.timedelta(days=rng.randint(7, 21))).isoformat(),
+                        rng.choice(("any", "morning", "afternoon")), "Earlier if possible",
+                        created))
+    con.executemany("INSERT INTO waitlist_entry (patient_id, department_id, doctor_id, "
+                    "first_day, last_day, part_of_day, reason, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", waiting)
     return {"doctors": n_doctors, "patients": n_patients, "appointments": len(appts) + moved,
-            "treatments": len(treatments), "availability": len(availability)}
+            "treatments": len(treatments), "availability": len(availability),
+            "waiting": len(waiting)}
 
 
 def _appointment(rng, id_, patient, doctor, day, at, today, stamp, doctor_user):

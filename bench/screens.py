@@ -47,6 +47,16 @@ def screens(day: str) -> list[tuple[str, str, str, dict]]:
         ("directory search (swap)", "patient.000002", "/doctors/?q=Kemi+Evans", HX),
         ("doctor page", "patient.000002", "/doctors/1", {}),
         ("slot picker (swap)", "patient.000002", f"/doctors/1?date={day}", HX),
+        # Issue 17's screens.
+        ("desk with a patient and doctor picked", "desk1",
+         f"/desk/?patient=2&doctor=1&date={day}", {}),
+        ("waitlist, one specialization", "desk1", "/waitlist/?department=1", {}),
+        ("doctor's waitlist", "dr.0001", "/waitlist/", {}),
+        ("doctor's open recalls", "dr.0001", "/recalls/", {}),
+        ("doctor's overdue recalls", "dr.0001", "/recalls/?state=overdue", {}),
+        ("admin's overdue recalls, all doctors", "admin", "/recalls/?state=overdue", {}),
+        ("patient's record access", "patient.000001", "/me/access", {}),
+        ("doctor's monthly report", "dr.0001", f"/doctor/report?period=month&start={day}", {}),
     ]
 
 

@@ -2,10 +2,11 @@
 `python bench/sweep.py PATH`.
 
 PATH is copied (the sweep writes reminder and report rows), brought to the current schema, and
-swept as the worker does every minute: once when the day's reminders and last month's reports
-fall due (the rows are made), twenty times while nothing is due, and once when everything
-handed out is due to be handed out again (as after a lost Redis). The sweep's tasks are
-replaced by ones that do nothing, so only the sweep's own database work is timed.
+swept as the worker does every minute, with the day's automatic no-shows: once when the day's
+reminders and last month's reports fall due (the rows are made, and the waiting patients are
+offered what is free), twenty times while nothing is due, and once when everything handed out
+is due to be handed out again (as after a lost Redis). The sweep's tasks are replaced by ones
+that do nothing, so only the sweep's own database work is timed.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hms import create_app, work  # noqa: E402
+from hms import create_app, visits, work  # noqa: E402
 from hms.clock import utc_now  # noqa: E402
 from hms.db import db, init_schema  # noqa: E402
+from hms.models import SlotOffer, WaitlistEntry  # noqa: E402
 
 
 def nobody(*_args) -> None:
@@ -31,7 +33,8 @@ def nobody(*_args) -> None:
 
 def timed(now) -> tuple[dict, float]:
     started = time.perf_counter()
-    counts = work.sweep(now, nobody, nobody, nobody)
+    counts = work.sweep(now, nobody, nobody, nobody, nobody, nobody, nobody)
+    counts["no-shows"] = visits.mark_no_shows(now)
     return counts, (time.perf_counter() - started) * 1000
 
 
@@ -52,6 +55,8 @@ def main() -> None:
         print(f"| nothing due (median of 20; max {max(quiet):.1f}) | — | "
               f"{statistics.median(quiet):.1f} |")
         print(f"| everything handed out again | {again} | {requeue:.0f} |")
+        print(f"\n{WaitlistEntry.select().count()} entries waiting at the end, "
+              f"{SlotOffer.select().count()} offers made")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -51,6 +51,13 @@ def open_database(location: str, instance_path: str):
     return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
 
 
+# The follow-ups that treatments asked for, as recalls (schema.postgres.sql runs the same).
+RECALLS_FROM_TREATMENTS = (
+    "INSERT INTO recall (treatment_id, patient_id, doctor_id, visit_date, due_date, "
+    "created_at) SELECT t.id, a.patient_id, a.doctor_id, a.date, t.follow_up_date, t.created_at "
+    "FROM treatment AS t JOIN appointment AS a ON a.id = t.appointment_id "
+    "WHERE t.follow_up_date >= a.date ORDER BY t.id")
+
 # Derived tables that triggers keep current, and how to fill each from the rows already there
 # when schema.sql first creates it on an older database.
 BACKFILLS = {
@@ -70,6 +77,9 @@ BACKFILLS = {
     "user_search": "INSERT INTO user_search (user_search) VALUES ('rebuild')",
     "user_tally": "UPDATE user_tally SET users = (SELECT count(*) FROM users WHERE users.role "
                   "= user_tally.role AND users.is_active = user_tally.is_active)",
+    # Every follow-up asked for before recalls existed becomes one (hms/recalls.py): those
+    # answered by a later visit show as booked, the others as open or overdue.
+    "recall": RECALLS_FROM_TREATMENTS.replace("INSERT INTO", "INSERT OR IGNORE INTO"),
 }
 
 

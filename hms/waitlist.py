@@ -101,6 +101,8 @@ def join(patient: Patient, department: Department, doctor: Doctor | None,
         raise SchedulingError(f"Wait for a time at most {MAX_DAYS_AHEAD} days ahead.")
     if part not in PARTS:
         raise SchedulingError("Choose a part of the day.")
+    if not reason.strip():
+        raise SchedulingError("Give the reason for the visit.")
     if doctor is not None and doctor.department_id != department.id:
         raise SchedulingError("That doctor is not in that specialization.")
     if by.role == "patient":

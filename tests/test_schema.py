@@ -158,7 +158,18 @@ def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(eng
             "CHECK (status IN ('sending', 'sent', 'failed'))")
     sql('DROP INDEX "export_job_status_due_at"')
     sql('ALTER TABLE "export_job" DROP COLUMN due_at, DROP COLUMN attempts')
+    # Before issue 17: no visit times, no-show, notice or overbook columns (their indexes go
+    # with them), the older live-slot index, no recalls.
+    sql('ALTER TABLE "appointment" ' + ", ".join(f'DROP COLUMN "{c}"' for c in (
+        "overbook", "overbook_reason", "late_cancel", "no_show_undone_at", "no_show_auto",
+        "ended_at", "started_at", "checked_in_at", "confirmed_at")))
+    sql('CREATE UNIQUE INDEX "appointment_live_doctor_slot" ON "appointment" ("doctor_id", '
+        "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
+    sql('DROP TABLE "recall_mail"')
+    sql('DROP TABLE "recall"')
     _insert(database)
+    sql("INSERT INTO treatment (appointment_id, author_id, diagnosis, follow_up_date, "
+        "created_at) VALUES (1, 1, 'Asthma', '2030-02-04', '2030-01-07 09:30:00')")
     sql("INSERT INTO reminder (appointment_id, status, attempts, claimed_at) "
         "SELECT id, 'sent', 1, '2030-01-06 18:00' FROM appointment")
     database.connection().execute(POSTGRES_SCHEMA_PATH.read_text())
@@ -167,6 +178,13 @@ def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(eng
     sql("UPDATE reminder SET status = 'unknown'")  # the new CHECK
     with pytest.raises(IntegrityError):
         sql("UPDATE reminder SET status = 'lost'")
+    [(index,)] = sql("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                     "'appointment_live_doctor_slot'")
+    assert "NOT overbook" in index
+    assert sql("SELECT treatment_id, visit_date, due_date FROM recall") == [
+        (1, "2030-01-07", "2030-02-04")]
+    database.connection().execute(POSTGRES_SCHEMA_PATH.read_text())  # again: nothing doubles
+    assert sql("SELECT count(*) FROM recall") == [(1,)]
 
 
 def test_the_patient_search_index_is_the_same_and_follows_every_change(sqlite_schema,
@@ -485,6 +503,21 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
             database.execute_sql(f'DROP TRIGGER "{trigger}"')
         database.execute_sql(f'DROP TABLE "{name}"')
     database.execute_sql('DROP TABLE "export_file"')  # exports were files then
+    # Before issue 17: the appointment without the visit's times, no-show, notice and
+    # overbooking columns, its live-slot index without "NOT overbook", no recalls yet, and
+    # the audit log's plain patient index.
+    for index in ("appointment_live_doctor_slot", "appointment_overbook_date",
+                  "audit_log_patient_id_created_at"):
+        database.execute_sql(f'DROP INDEX "{index}"')
+    for column in ("overbook", "overbook_reason", "late_cancel", "no_show_undone_at",
+                   "no_show_auto", "ended_at", "started_at", "checked_in_at", "confirmed_at"):
+        database.execute_sql(f'ALTER TABLE "appointment" DROP COLUMN "{column}"')
+    database.execute_sql(
+        'CREATE UNIQUE INDEX "appointment_live_doctor_slot" ON "appointment" ("doctor_id", '
+        "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
+    database.execute_sql('CREATE INDEX "audit_log_patient_id" ON "audit_log" ("patient_id")')
+    database.execute_sql('DROP TABLE "recall_mail"')
+    database.execute_sql('DROP TABLE "recall"')
     sql = database.execute_sql
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
     sql("INSERT INTO users (id, username, role, created_at) VALUES "
@@ -499,6 +532,9 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
         "'2030-01-08')")
     sql("INSERT INTO reminder (appointment_id, status, attempts, claimed_at, sent_at) "
         "SELECT id, 'sent', 1, '2030-01-06 18:00:00', '2030-01-06 18:00:01' FROM appointment")
+    sql("INSERT INTO treatment (appointment_id, author_id, diagnosis, follow_up_date, "
+        "created_at) VALUES (1, 1, 'Asthma', '2030-02-04', '2030-01-07 09:30:00'), "
+        "(1, 1, 'Noted', NULL, '2030-01-07 09:40:00')")
     database.close()
     db.initialize(SqliteDatabase(str(tmp_path / "old.sqlite3"), pragmas=SQLITE_PRAGMAS))
     def filled() -> None:
@@ -527,6 +563,17 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
                 "reminder_appointment_id", "reminder_status_due_at"]
             rollup, counted = _day_rollup(db)
             assert rollup == counted == [("2030-01-07", 1, 1, 0, 0, 0, 0, 0)]
+            columns = {c.name for c in db.get_columns("appointment")}
+            assert {"confirmed_at", "started_at", "no_show_auto", "late_cancel",
+                    "overbook"} <= columns
+            index = sql("SELECT sql FROM sqlite_master WHERE name = "
+                        "'appointment_live_doctor_slot'").fetchone()[0]
+            assert "NOT overbook" in index  # the older index was replaced
+            assert sql("SELECT treatment_id, patient_id, doctor_id, visit_date, due_date "
+                       "FROM recall").fetchall() == [(1, 1, 1, "2030-01-07", "2030-02-04")]
+            assert {i.name for i in db.get_indexes("audit_log")} >= {
+                "audit_log_patient_id_created_at"}
+            assert "audit_log_patient_id" not in {i.name for i in db.get_indexes("audit_log")}
 
     init_schema()
     filled()
