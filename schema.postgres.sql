@@ -675,10 +675,8 @@ CREATE TABLE IF NOT EXISTS "offer_mail" (
 CREATE UNIQUE INDEX IF NOT EXISTS "offer_mail_offer_id" ON "offer_mail" ("offer_id");
 CREATE INDEX IF NOT EXISTS "offer_mail_status_due_at" ON "offer_mail" ("status", "due_at");
 
--- A follow-up the doctor asked for in a treatment (its follow_up_date): the patient is
--- reminded to book in the week before it (recall_mail). It is answered by any live booking
--- with the doctor after the visit it came from (hms/recalls.py reads that from the
--- appointments, so a cancelled follow-up opens the recall again); closed_at: staff closed it.
+-- A follow-up the doctor asked for in a treatment; booked_for is the day of the first live
+-- booking with the doctor after the visit, kept by recall_follow below (see schema.sql).
 CREATE TABLE IF NOT EXISTS "recall" (
     "id"           SERIAL NOT NULL PRIMARY KEY,
     "treatment_id" INTEGER NOT NULL REFERENCES "treatment" ("id") ON DELETE CASCADE,
@@ -688,13 +686,47 @@ CREATE TABLE IF NOT EXISTS "recall" (
     "due_date"     DATE NOT NULL CHECK (due_date >= visit_date),
     "created_at"   TIMESTAMP NOT NULL,
     "closed_at"    TIMESTAMP,
-    "closed_by_id" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL
+    "closed_by_id" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "booked_for"   DATE
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "recall_patient_id_doctor_id_due_date"
     ON "recall" ("patient_id", "doctor_id", "due_date");
 CREATE INDEX IF NOT EXISTS "recall_treatment_id" ON "recall" ("treatment_id");
 CREATE INDEX IF NOT EXISTS "recall_doctor_id_due_date" ON "recall" ("doctor_id", "due_date");
 CREATE INDEX IF NOT EXISTS "recall_due_date" ON "recall" ("due_date");
+CREATE INDEX IF NOT EXISTS "recall_waiting_due_date" ON "recall" ("due_date")
+    WHERE booked_for IS NULL AND closed_at IS NULL;
+CREATE OR REPLACE FUNCTION "recall_answer"(patient integer, doctor integer)
+RETURNS void LANGUAGE sql AS $$
+    UPDATE "recall" AS r SET "booked_for" = (
+        SELECT min(a."date") FROM "appointment" AS a
+        WHERE a."patient_id" = r."patient_id" AND a."doctor_id" = r."doctor_id"
+          AND a."date" > r."visit_date"
+          AND a."status" IN ('booked', 'checked_in', 'completed'))
+    WHERE r."patient_id" = patient AND r."doctor_id" = doctor;
+$$;
+CREATE OR REPLACE FUNCTION "recall_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'recall' THEN
+        PERFORM "recall_answer"(NEW."patient_id", NEW."doctor_id");
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD."status" = NEW."status" AND OLD."date" = NEW."date"
+            AND OLD."doctor_id" = NEW."doctor_id" AND OLD."patient_id" = NEW."patient_id" THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM "recall_answer"(OLD."patient_id", OLD."doctor_id");
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM "recall_answer"(NEW."patient_id", NEW."doctor_id");
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER "recall_booked_for_new" AFTER INSERT ON "recall"
+    FOR EACH ROW EXECUTE FUNCTION "recall_follow"();
+CREATE OR REPLACE TRIGGER "recall_booked_for" AFTER INSERT OR UPDATE OR DELETE
+    ON "appointment" FOR EACH ROW EXECUTE FUNCTION "recall_follow"();
 -- A database from before recalls: every follow-up its treatments asked for becomes one (the
 -- same statement as hms/db.py's RECALLS_FROM_TREATMENTS).
 DO $$ BEGIN

@@ -653,8 +653,9 @@ CREATE INDEX IF NOT EXISTS "offer_mail_status_due_at" ON "offer_mail" ("status",
 
 -- A follow-up the doctor asked for in a treatment (its follow_up_date): the patient is
 -- reminded to book in the week before it (recall_mail). It is answered by any live booking
--- with the doctor after the visit it came from (hms/recalls.py reads that from the
--- appointments, so a cancelled follow-up opens the recall again); closed_at: staff closed it.
+-- (booked, checked in, completed) with the doctor after the visit it came from: booked_for is
+-- the first such booking's day, kept by the triggers below on every change of the patient's
+-- appointments, so a cancelled follow-up opens the recall again. closed_at: staff closed it.
 CREATE TABLE IF NOT EXISTS "recall" (
     "id"           INTEGER NOT NULL PRIMARY KEY,
     "treatment_id" INTEGER NOT NULL REFERENCES "treatment" ("id") ON DELETE CASCADE,
@@ -664,13 +665,53 @@ CREATE TABLE IF NOT EXISTS "recall" (
     "due_date"     DATE NOT NULL CHECK (due_date >= visit_date),
     "created_at"   DATETIME NOT NULL,
     "closed_at"    DATETIME,
-    "closed_by_id" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL
+    "closed_by_id" INTEGER REFERENCES "users" ("id") ON DELETE SET NULL,
+    "booked_for"   DATE
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "recall_patient_id_doctor_id_due_date"
     ON "recall" ("patient_id", "doctor_id", "due_date");
 CREATE INDEX IF NOT EXISTS "recall_treatment_id" ON "recall" ("treatment_id");
 CREATE INDEX IF NOT EXISTS "recall_doctor_id_due_date" ON "recall" ("doctor_id", "due_date");
 CREATE INDEX IF NOT EXISTS "recall_due_date" ON "recall" ("due_date");
+-- The recalls still waiting for a booking, by day: open and overdue ones across all doctors.
+CREATE INDEX IF NOT EXISTS "recall_waiting_due_date" ON "recall" ("due_date")
+    WHERE booked_for IS NULL AND closed_at IS NULL;
+CREATE TRIGGER IF NOT EXISTS "recall_booked_for_new" AFTER INSERT ON "recall" BEGIN
+    UPDATE "recall" SET "booked_for" = (
+        SELECT min(a."date") FROM "appointment" AS a
+        WHERE a."patient_id" = new."patient_id" AND a."doctor_id" = new."doctor_id"
+          AND a."date" > new."visit_date"
+          AND a."status" IN ('booked', 'checked_in', 'completed'))
+    WHERE "id" = new."id";
+END;
+CREATE TRIGGER IF NOT EXISTS "recall_booked_for_insert" AFTER INSERT ON "appointment" BEGIN
+    UPDATE "recall" SET "booked_for" = (
+        SELECT min(a."date") FROM "appointment" AS a
+        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
+          AND a."date" > "recall"."visit_date"
+          AND a."status" IN ('booked', 'checked_in', 'completed'))
+    WHERE "patient_id" = new."patient_id" AND "doctor_id" = new."doctor_id";
+END;
+CREATE TRIGGER IF NOT EXISTS "recall_booked_for_update"
+    AFTER UPDATE OF "status", "date", "doctor_id", "patient_id" ON "appointment"
+    WHEN old."status" != new."status" OR old."date" != new."date"
+         OR old."doctor_id" != new."doctor_id" OR old."patient_id" != new."patient_id" BEGIN
+    UPDATE "recall" SET "booked_for" = (
+        SELECT min(a."date") FROM "appointment" AS a
+        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
+          AND a."date" > "recall"."visit_date"
+          AND a."status" IN ('booked', 'checked_in', 'completed'))
+    WHERE ("patient_id" = old."patient_id" AND "doctor_id" = old."doctor_id")
+       OR ("patient_id" = new."patient_id" AND "doctor_id" = new."doctor_id");
+END;
+CREATE TRIGGER IF NOT EXISTS "recall_booked_for_delete" AFTER DELETE ON "appointment" BEGIN
+    UPDATE "recall" SET "booked_for" = (
+        SELECT min(a."date") FROM "appointment" AS a
+        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
+          AND a."date" > "recall"."visit_date"
+          AND a."status" IN ('booked', 'checked_in', 'completed'))
+    WHERE "patient_id" = old."patient_id" AND "doctor_id" = old."doctor_id";
+END;
 
 -- The e-mail asking a patient to book their follow-up, sent once like a reminder; it
 -- expires when the follow-up day ends.

@@ -126,7 +126,8 @@ def described(entry: AuditLog) -> str:
 def trail_of(patient: Patient):
     """Every entry staff left on the patient's record, newest first, with who left it (their
     own reads and changes are not audited; a staff member's name is shown for doctors only)."""
-    return (AuditLog.select(AuditLog, User, Doctor.full_name.alias("doctor_name"))
+    return (AuditLog.select(AuditLog, User.role.alias("role"),
+                            Doctor.full_name.alias("doctor_name"))
             .join(User).switch(AuditLog)
             .join(Doctor, JOIN.LEFT_OUTER, on=(Doctor.user == AuditLog.user))
             .where(AuditLog.patient == patient, User.role != "patient")
@@ -135,5 +136,5 @@ def trail_of(patient: Patient):
 
 def who(entry: AuditLog) -> str:
     """The role that left an entry, and a doctor's name: 'Doctor (Dr Ada One)'."""
-    role = ROLE_NAMES.get(entry.user.role, entry.user.role)
+    role = ROLE_NAMES.get(entry.role, entry.role)  # read with the entry (trail_of)
     return f"{role} ({entry.doctor_name})" if entry.doctor_name else role

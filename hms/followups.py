@@ -37,7 +37,8 @@ def index():
     rows, more = recalls.listing(state, page_no, doctor)
     return render("followups/index.html", "followups/_list.html", rows=rows, more=more,
                   page_no=page_no, state=state, doctor=doctor, today=today,
-                  counts=recalls.counts(today, doctor), state_of=recalls.state_of,
+                  counts=recalls.counts(today, doctor), counted=recalls.COUNTED,
+                  state_of=recalls.state_of,
                   doctors=directory()["doctors"] if current_user.role == "admin" else [])
 
 

@@ -737,9 +737,16 @@ class Recall(BaseModel):
     created_at = DateTimeField(default=utc_now)
     closed_at = DateTimeField(null=True)
     closed_by = ForeignKeyField(User, null=True, index=False, on_delete="SET NULL", backref="+")
+    # The first live booking with the doctor after the visit, which answers the recall (kept
+    # by schema.sql's triggers on every change of the patient's appointments).
+    booked_for = DateField(null=True)
 
     class Meta:
         indexes = ((("patient", "doctor", "due_date"), True), (("doctor", "due_date"), False))
+
+
+Recall.add_index(Recall.index(Recall.due_date, where=SQL("booked_for IS NULL AND closed_at IS NULL"),
+                              name="recall_waiting_due_date"))
 
 
 class RecallMail(SendRecord):

@@ -2,9 +2,10 @@
 book it. No Flask views here (hms/followups.py).
 
 A treatment with a follow-up date makes a `recall` in the same transaction (one per patient,
-doctor and day, however many records name it). A recall is answered by any live booking of the
-patient with that doctor after the visit it came from: this is read from the appointments each
-time, so a cancelled follow-up opens the recall again and nobody has to tick it off. Until it is
+doctor and day, however many records name it). A recall is answered by any live booking
+(booked, checked in, completed) of the patient with that doctor after the visit it came from:
+its `booked_for` day, which schema.sql's triggers keep on every change of the patient's
+appointments, so a cancelled follow-up opens the recall again and nobody has to tick it off. Until it is
 answered it is open, and overdue once its day has passed; staff may close one that is no longer
 needed. In the week before its day (RECALL_NOTICE_DAYS, at REMINDER_HOUR clinic time) the sweep
 makes a `recall_mail`, sent once like a reminder: it names the day and links to the doctor's
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from peewee import Case, fn
+from peewee import fn
 
 from hms import links
 from hms.clock import clinic_instant, clinic_today, to_clinic, utc_now
@@ -36,8 +37,6 @@ from hms.models import (
 from hms.notices import NotNeeded, message_id, send_once
 from hms.scheduling import SchedulingError, offered_slots, slot_key
 
-# A booking answers a recall in these statuses (a no-show or a cancelled one does not).
-ANSWERING = ("booked", "checked_in", "completed")
 STATES = ("open", "overdue", "booked", "closed")
 PAGE = 25
 AROUND = 3  # the e-mail offers free times this many days either side of the follow-up day
@@ -53,77 +52,64 @@ def record(treatment: Treatment, appt: Appointment) -> None:
                   created_at=treatment.created_at).on_conflict_ignore().execute()
 
 
-def _answering(column):
-    """A subquery correlated with the recall: `column` of the live appointments with its doctor
-    after its visit (through the patient's diary index)."""
-    return Appointment.select(column).where(
-        Appointment.patient == Recall.patient, Appointment.doctor == Recall.doctor,
-        Appointment.date > Recall.visit_date, Appointment.status.in_(ANSWERING))
-
-
-def answered():
-    """The condition 'a live booking answers the recall'."""
-    return fn.EXISTS(_answering(Appointment.id))
-
-
 def in_state(state: str, today: dt.date):
     """The condition for recalls in one state."""
-    still_open = Recall.closed_at.is_null() & ~answered()
-    return {"open": still_open & (Recall.due_date >= today),
-            "overdue": still_open & (Recall.due_date < today),
-            "booked": Recall.closed_at.is_null() & answered(),
+    waiting = Recall.booked_for.is_null() & Recall.closed_at.is_null()
+    return {"open": waiting & (Recall.due_date >= today),
+            "overdue": waiting & (Recall.due_date < today),
+            "booked": Recall.booked_for.is_null(False) & Recall.closed_at.is_null(),
             "closed": Recall.closed_at.is_null(False)}[state]
 
 
+# Open recalls soonest first; the others most recent first (years of overdue follow-ups pile up
+# behind the ones worth a phone call).
+ORDER = {"open": Recall.due_date, "overdue": Recall.due_date.desc(),
+         "booked": Recall.due_date.desc(), "closed": Recall.due_date.desc()}
+
+
 def listing(state: str, page_no: int, doctor: Doctor | None = None) -> tuple[list, bool]:
-    """One page of recalls in a state (one doctor's, or all), each with its patient, doctor and
-    the date of the booking that answers it: overdue ones longest overdue first, the others by
-    their day."""
-    today = clinic_today()
-    order = Recall.due_date if state != "booked" else Recall.due_date.desc()
-    query = (Recall.select(Recall, Patient, Doctor, _answering(fn.MIN(Appointment.date)).alias("booked_for"))
+    """One page of recalls in a state (one doctor's, or all), each with its patient and doctor."""
+    query = (Recall.select(Recall, Patient, Doctor)
              .join(Patient, on=(Recall.patient == Patient.id))
              .switch(Recall).join(Doctor, on=(Recall.doctor == Doctor.id))
-             .where(in_state(state, today)).order_by(order, Recall.id))
+             .where(in_state(state, clinic_today())).order_by(ORDER[state], Recall.id))
     if doctor is not None:
         query = query.where(Recall.doctor == doctor)
-    rows, more = page_of(query, page_no, PAGE)
-    for row in rows:  # a computed column: SQLite gives the date as text
-        if isinstance(row.booked_for, str):
-            row.booked_for = dt.date.fromisoformat(row.booked_for)
-    return rows, more
+    return page_of(query, page_no, PAGE)
+
+
+COUNTED = 1000  # a count stops here ("1000+"): its cost must not grow with years of history
 
 
 def counts(today: dt.date, doctor: Doctor | None = None) -> dict[str, int]:
-    """How many recalls are open, overdue and booked (one doctor's, or all), in one query."""
-    answer = answered()
-    still_open = Recall.closed_at.is_null() & ~answer
-    sums = [fn.SUM(Case(None, [(condition, 1)], 0)).alias(state) for state, condition in (
-        ("open", still_open & (Recall.due_date >= today)),
-        ("overdue", still_open & (Recall.due_date < today)),
-        ("booked", Recall.closed_at.is_null() & answer))]
-    query = Recall.select(*sums)
-    if doctor is not None:
-        query = query.where(Recall.doctor == doctor)
-    row = query.dicts().get()
-    return {state: row[state] or 0 for state in ("open", "overdue", "booked")}
+    """How many recalls are open, overdue and booked (one doctor's, or all), each counted up
+    to COUNTED."""
+    found = {}
+    for state in ("open", "overdue", "booked"):
+        query = Recall.select(Recall.id).where(in_state(state, today))
+        if doctor is not None:
+            query = query.where(Recall.doctor == doctor)
+        found[state] = query.limit(COUNTED).count()
+    return found
 
 
 def state_of(recall: Recall, today: dt.date) -> str:
-    """A listed recall's state (it was read with its booked_for)."""
+    """A recall's state."""
     if recall.closed_at is not None:
         return "closed"
-    if getattr(recall, "booked_for", None):
+    if recall.booked_for is not None:
         return "booked"
     return "overdue" if recall.due_date < today else "open"
 
 
 def of_patient(patient: Patient) -> list[Recall]:
-    """A patient's recalls still to book (open or overdue), soonest first, with their doctors."""
+    """A patient's recalls still to book (open, or overdue by at most 30 days), soonest first,
+    with their doctors."""
     today = clinic_today()
     return list(Recall.select(Recall, Doctor, Department)
                 .join(Doctor, on=(Recall.doctor == Doctor.id)).join(Department)
-                .where(Recall.patient == patient, Recall.closed_at.is_null(), ~answered(),
+                .where(Recall.patient == patient, Recall.closed_at.is_null(),
+                       Recall.booked_for.is_null(),
                        Recall.due_date >= today - dt.timedelta(days=30))
                 .order_by(Recall.due_date))
 
@@ -153,7 +139,7 @@ def new_recall_mails(now: dt.datetime) -> int:
     made = RecallMail.select(RecallMail.id).where(RecallMail.recall == Recall.id)
     due = (Recall.select(Recall.id, Recall.due_date)
            .where(Recall.due_date.between(today, horizon), Recall.closed_at.is_null(),
-                  ~fn.EXISTS(made), ~answered()))
+                  Recall.booked_for.is_null(), ~fn.EXISTS(made)))
     rows = [{"recall": r.id, "status": "queued", "claimed_at": now, "due_at": now,
              "expires_at": clinic_instant(r.due_date + dt.timedelta(days=1),
                                           dt.time()).replace(tzinfo=None),
@@ -171,7 +157,7 @@ def send_recall_mail(mail_id: int) -> str:
         recall = Recall.get_by_id(row.recall_id)
         if recall.closed_at is not None:
             raise NotNeeded("The recall was closed before its e-mail went out.")
-        if Recall.select().where(Recall.id == recall.id, answered()).exists():
+        if recall.booked_for is not None:
             raise NotNeeded("The follow-up was booked before its e-mail went out.")
         patient = Patient.get_by_id(recall.patient_id)
         user = User.get_by_id(patient.user_id)

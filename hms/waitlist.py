@@ -19,6 +19,7 @@ doctors' slot cache; the offer is written only after re-reading the slot under t
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 
@@ -34,6 +35,7 @@ from hms.models import (
     Appointment,
     Department,
     Doctor,
+    DoctorAvailability,
     OfferMail,
     Patient,
     SlotOffer,
@@ -174,22 +176,35 @@ def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[i
         return []
     plan = _match(entries, now, doctor_ids)
     mails = []
-    window = offer_window()
-    for entry, doctor, day, time in plan:
-        try:
-            with write_transaction():
-                if not _still_free(doctor, day, time, entry.patient_id):
-                    continue
-                offer = SlotOffer.create(entry=entry, doctor=doctor, date=day, time=time,
-                                         created_at=now, expires_at=now + window)
-                mails.append(OfferMail.create(
-                    offer=offer, claimed_at=now, due_at=now, expires_at=offer.expires_at,
-                    message_id=message_id("offer", str(offer.id))).id)
-        except IntegrityError:  # offered meanwhile by another run: that one stands
-            continue
-        log.info("Offered %s %s with doctor %s to waitlist entry %s", day, time, doctor.id,
-                 entry.id)
+    for start in range(0, len(plan), WRITE_BATCH):
+        with write_transaction():
+            for entry, doctor, day, time in plan[start:start + WRITE_BATCH]:
+                if offer := _offer(entry, doctor, day, time, now):
+                    mails.append(offer)
+    if mails:
+        log.info("Offered %d free time(s) to patients on the waitlist", len(mails))
     return mails
+
+
+# Offers written per transaction: SQLite's one writer waits for at most a batch.
+WRITE_BATCH = 50
+
+
+def _offer(entry: WaitlistEntry, doctor: Doctor, day: dt.date, time: dt.time,
+           now: dt.datetime) -> int | None:
+    """Write one planned offer and its e-mail's row (in the caller's transaction), after
+    reading again that the time is free; its e-mail's id, or None."""
+    if not _still_free(doctor, day, time, entry.patient_id):
+        return None
+    try:
+        with write_transaction():  # a savepoint: a refusal undoes only this offer
+            offer = SlotOffer.create(entry=entry, doctor=doctor, date=day, time=time,
+                                     created_at=now, expires_at=now + offer_window())
+            return OfferMail.create(offer=offer, claimed_at=now, due_at=now,
+                                    expires_at=offer.expires_at,
+                                    message_id=message_id("offer", str(offer.id))).id
+    except IntegrityError:  # offered meanwhile by another run: that one stands
+        return None
 
 
 def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int] | None
@@ -204,10 +219,23 @@ def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int]
     free: dict[int, list[tuple[dt.date, dt.time]]] = {}
 
     def free_of(doctor: Doctor) -> list[tuple[dt.date, dt.time]]:
+        """The doctor's free times, soonest first (read once a run)."""
         if doctor.id not in free:
             free[doctor.id] = [s for s in offered_slots(doctor, today, last)
                                if _naive_start(*s) > earliest]
         return free[doctor.id]
+
+    def first_for(entry: WaitlistEntry, doctor: Doctor):
+        """The doctor's soonest free time that suits the entry and is still to offer it."""
+        times = free_of(doctor)
+        for day, time in times[bisect.bisect_left(times, (entry.first_day, dt.time.min)):]:
+            if day > entry.last_day:
+                return None
+            if (suits(entry, day, time) and (doctor.id, day, time) not in taken
+                    and (entry.id, doctor.id, day, time) not in before
+                    and (entry.patient_id, day, time) not in busy):
+                return day, time, doctor
+        return None
 
     entry_ids = [e.id for e in entries]
     before = {(o.entry_id, o.doctor_id, o.date, o.time) for o in SlotOffer.select(
@@ -224,30 +252,26 @@ def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int]
         choices = [doctors[entry.doctor_id]] if entry.doctor_id in doctors else [
             d for d in doctors.values()
             if entry.doctor_id is None and d.department_id == entry.department_id]
-        found = sorted(
-            (day, time, doctor.full_name, doctor) for doctor in choices
-            for day, time in free_of(doctor)
-            if suits(entry, day, time) and (doctor.id, day, time) not in taken
-            and (entry.id, doctor.id, day, time) not in before
-            and (entry.patient_id, day, time) not in busy)
-        if found:
-            day, time, _, doctor = found[0]
+        found = [f for doctor in choices if (f := first_for(entry, doctor))]
+        if found:  # the soonest; at one time, doctors by name
+            day, time, doctor = min(found, key=lambda f: (f[0], f[1], f[2].full_name, f[2].id))
             taken.add((doctor.id, day, time))
             plan.append((entry, doctor, day, time))
     return plan
 
 
 def _still_free(doctor: Doctor, day: dt.date, time: dt.time, patient_id: int) -> bool:
-    """Read under the write lock: the slot is open and unbooked, and the patient free then."""
-    from hms.scheduling import check_slot
+    """Read again under the write lock, in one query: the slot is open, no booking holds it,
+    and the patient has no other appointment then."""
+    def live(who):
+        return fn.EXISTS(Appointment.select(Appointment.id).where(
+            who, Appointment.date == day, Appointment.time == time, Appointment.is_live()))
 
-    try:
-        check_slot(doctor, day, time)
-    except SchedulingError:
-        return False
-    return not Appointment.select().where(
-        Appointment.patient == patient_id, Appointment.date == day, Appointment.time == time,
-        Appointment.is_live()).exists()
+    return DoctorAvailability.select().where(
+        DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
+        DoctorAvailability.time_slot == time, DoctorAvailability.is_available == True,  # noqa: E712
+        ~live((Appointment.doctor == doctor.id) & (Appointment.overbook == False)),  # noqa: E712
+        ~live(Appointment.patient == patient_id)).exists()
 
 
 @slots_freed.connect

@@ -167,6 +167,7 @@ def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(eng
         "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
     sql('DROP TABLE "recall_mail"')
     sql('DROP TABLE "recall"')
+    sql('DROP TRIGGER "recall_booked_for" ON "appointment"')
     _insert(database)
     sql("INSERT INTO treatment (appointment_id, author_id, diagnosis, follow_up_date, "
         "created_at) VALUES (1, 1, 'Asthma', '2030-02-04', '2030-01-07 09:30:00')")
@@ -517,7 +518,10 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
         "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
     database.execute_sql('CREATE INDEX "audit_log_patient_id" ON "audit_log" ("patient_id")')
     database.execute_sql('DROP TABLE "recall_mail"')
-    database.execute_sql('DROP TABLE "recall"')
+    database.execute_sql('DROP TABLE "recall"')  # and the triggers that keep it
+    for name in ("recall_booked_for_insert", "recall_booked_for_update",
+                 "recall_booked_for_delete"):
+        database.execute_sql(f'DROP TRIGGER "{name}"')
     sql = database.execute_sql
     sql("INSERT INTO department (id, name) VALUES (1, 'Cardiology')")
     sql("INSERT INTO users (id, username, role, created_at) VALUES "
@@ -579,3 +583,33 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
     filled()
     init_schema()  # again: nothing doubles
     filled()
+
+
+def test_a_recall_follows_the_bookings_that_answer_it(clinic):
+    """booked_for is the day of the first live booking with the recall's doctor after its
+    visit, through bookings, cancellations, moves and deletes, on either engine."""
+    sql = Raw(clinic)
+    _insert(clinic, date="2030-01-07", status="completed")
+    sql("INSERT INTO treatment (id, appointment_id, author_id, diagnosis, follow_up_date, "
+        "created_at) VALUES (1, 1, 1, 'Asthma', '2030-02-04', '2030-01-07 09:30:00')")
+    sql("INSERT INTO recall (treatment_id, patient_id, doctor_id, visit_date, due_date, "
+        "created_at) VALUES (1, 1, 1, '2030-01-07', '2030-02-04', '2030-01-07 09:30:00')")
+
+    def booked_for():
+        return sql("SELECT booked_for FROM recall")[0][0]
+
+    assert booked_for() is None
+    _insert(clinic, doctor_id=2, date="2030-02-01")  # another doctor answers nothing
+    assert booked_for() is None
+    _insert(clinic, date="2030-02-03", time="10:00:00")
+    _insert(clinic, date="2030-02-05", time="10:00:00")
+    assert booked_for() == "2030-02-03"
+    sql("UPDATE appointment SET status = 'cancelled' WHERE date = '2030-02-03'")
+    assert booked_for() == "2030-02-05"
+    sql("UPDATE appointment SET status = 'no_show' WHERE date = '2030-02-05'")
+    assert booked_for() is None  # a missed follow-up leaves the recall open
+    sql("UPDATE appointment SET status = 'booked', date = '2030-02-06' "
+        "WHERE date = '2030-02-05'")
+    assert booked_for() == "2030-02-06"
+    sql("DELETE FROM appointment WHERE date = '2030-02-06'")
+    assert booked_for() is None
