@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         treatments,
         visits,
         waiting,
+        waitlist,
         web,
     )
 
@@ -116,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["slot_key"] = scheduling.slot_key
     app.jinja_env.globals["actions_for"] = visits.actions_for
     app.jinja_env.globals["waited"] = visits.waited
+    app.jinja_env.globals["part_words"] = waitlist.PARTS
 
     from hms.cli import register_commands
 

@@ -148,7 +148,7 @@ def overbook():
         day, status = (slot[0] if slot else clinic_today()), 409 if "slot" in errors else 422
     return panel(status=status, patient=patient, doctor=doctor, errors=errors,
                  values={"date": day.isoformat()}, overbook_day=day,
-                 overbook_times=overbooking.overbook_times(doctor, day),
+                 overbook_times=overbooking.overbook_times(doctor, day, patient),
                  places=overbooking.places_left(doctor, day),
                  typed={"reason": values.get("reason", ""), "why": values.get("why", ""),
                         "slot": values.get("slot", "")})

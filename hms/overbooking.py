@@ -98,9 +98,10 @@ def places_left(doctor: Doctor, day: dt.date) -> dict[str, int]:
     return {a["part"]: max(0, a["extra"] - a["used"]) for a in allowances(doctor, day, day)}
 
 
-def overbook_times(doctor: Doctor, day: dt.date) -> list[dt.time]:
+def overbook_times(doctor: Doctor, day: dt.date, patient: Patient | None = None
+                   ) -> list[dt.time]:
     """The times of a day the desk may overbook: slots of a session with places left that a
-    booking holds already, still to come."""
+    booking holds already, still to come (and, with a patient, when they are free)."""
     left = places_left(doctor, day)
     if not any(left.values()):
         return []
@@ -111,8 +112,11 @@ def overbook_times(doctor: Doctor, day: dt.date) -> list[dt.time]:
     opened = DoctorAvailability.select(DoctorAvailability.time_slot).where(
         DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
         DoctorAvailability.is_available == True)  # noqa: E712
+    busy = {t for (t,) in Appointment.select(Appointment.time).where(
+        Appointment.patient == patient, Appointment.date == day, Appointment.is_live())
+        .tuples()} if patient else set()
     return [t for (t,) in opened.order_by(DoctorAvailability.time_slot).tuples()
-            if t in held and left.get(session_of(t), 0) > 0
+            if t in held and t not in busy and left.get(session_of(t), 0) > 0
             and dt.datetime.combine(day, t) > now]
 
 

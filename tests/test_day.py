@@ -227,7 +227,7 @@ def test_the_reports_give_waits_consultations_punctuality_and_late_cancellations
     assert page.status_code == 200
     figures = re.sub(r"<[^>]+>", " ", page.text)
     for expected in ("10 min Median wait", "15 min Median consultation",
-                     "66.7% Started on time", "20.0% No-show rate",
+                     "66.7% Started on time", "20.0% No-show rate",  # (the tiles above)
                      "Late cancellations 1", "No-shows 1 (1 marked automatically)"):
         assert " ".join(expected.split()) in " ".join(figures.split()), expected
     pdf = client.get(f"/doctor/report.pdf?period=month&start={day.isoformat()}")

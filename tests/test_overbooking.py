@@ -94,7 +94,7 @@ def test_the_desk_books_over_a_full_session_with_a_reason(client, auth, people, 
     patient, doctor = people.patient("pat.one"), people.doctor("dr.one")
     panel = client.get(f"/desk/?patient={patient.id}&doctor={doctor.id}"
                        f"&date={diary.isoformat()}").text
-    assert "Book over a full session this day" in panel
+    assert "Book over a taken time" in panel
     booked = overbook(client, people, diary)
     assert booked.status_code == 303 and booked.headers["Location"].startswith("/desk/slip/")
     extra = Appointment.get(Appointment.patient == patient)
@@ -116,7 +116,7 @@ def test_the_desk_books_over_a_full_session_with_a_reason(client, auth, people, 
     auth.login("desk")
     panel = client.get(f"/desk/?patient={patient.id}&doctor={doctor.id}"
                        f"&date={diary.isoformat()}").text
-    assert "Book over a full session this day" not in panel
+    assert "Book over a taken time" not in panel
     again = client.post("/desk/overbook", headers=HTMX, data={
         "csrf_token": csrf_token(panel), "patient_id": people.patient("pat.two").id,
         "doctor_id": doctor.id, "slot": f"{diary.isoformat()}T09:30", "reason": "x",
