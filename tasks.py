@@ -7,6 +7,7 @@ with the same configuration (database, mail, time zone) as the web process.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -100,7 +101,12 @@ def sweep() -> dict:
     counts = work.sweep(now, send_reminder, send_monthly_report, export_history,
                         send_account_mail, send_offer_mail, send_recall_mail)
     unsent = counts.pop("not handed out")
-    return counts | {"no-shows": visits.mark_no_shows(now), "not handed out": unsent}
+    try:
+        no_shows = visits.mark_no_shows(now)
+    except Exception:  # noqa: BLE001 - logged; the next sweep marks them
+        logging.getLogger(__name__).exception("The day's no-shows could not be marked")
+        no_shows = 0
+    return counts | {"no-shows": no_shows, "not handed out": unsent}
 
 
 @huey.task()

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -96,6 +97,8 @@ def create_app(config: dict | None = None) -> Flask:
     sessions.init_app(app)
     throttle.init_app(app)
     app.jinja_env.globals["nav_links"] = auth.nav_links
+    # For macros too (they are imported without the request's context): who is looking.
+    app.jinja_env.globals["current_user"] = current_user
     web.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)

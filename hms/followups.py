@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
 from hms import recalls
-from hms.audit import audit
 from hms.auth import doctor_of, role_required
 from hms.clock import clinic_today
 from hms.doctors import directory
@@ -59,6 +58,5 @@ def close(recall_id: int):
     except SchedulingError as refusal:
         flash(refusal.message, "error")
     else:
-        audit(current_user, "close recall", recall.patient_id, "recall", recall.id)
         flash("The recall is closed.", "success")
     return see_other(back)

@@ -27,7 +27,9 @@ def signature(purpose: str, record_id: int) -> str:
 
 def signed(purpose: str, record_id: int, given: str) -> bool:
     """Whether a link's signature is the one made for this action and record."""
-    return hmac.compare_digest(signature(purpose, record_id), (given or "").lower())
+    given = given or ""
+    # compare_digest takes ASCII text only: anything else is simply not the signature.
+    return given.isascii() and hmac.compare_digest(signature(purpose, record_id), given.lower())
 
 
 def public_url(path: str) -> str:

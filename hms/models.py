@@ -745,8 +745,9 @@ class Recall(BaseModel):
         indexes = ((("patient", "doctor", "due_date"), True), (("doctor", "due_date"), False))
 
 
-Recall.add_index(Recall.index(Recall.due_date, where=SQL("booked_for IS NULL AND closed_at IS NULL"),
-                              name="recall_waiting_due_date"))
+Recall.add_index(Recall.index(
+    Recall.due_date, where=SQL("booked_for IS NULL AND closed_at IS NULL"),
+    name="recall_waiting_due_date"))
 
 
 class RecallMail(SendRecord):

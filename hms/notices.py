@@ -269,7 +269,7 @@ def reminder_message(appt: Appointment, to: str, message_id: str | None = None) 
         message_id=message_id, clinic=current_app.config,
         confirm_link=links.reply_url(appt.id, "confirm"),
         cancel_link=links.reply_url(appt.id, "cancel"),
-        cancel_until=online_cancel_ends(appt))
+        cancel_until=online_cancel_ends(appt), now=utc_now())
 
 
 def ics(appt: Appointment) -> bytes:

@@ -37,15 +37,11 @@ from hms.scheduling import (
     check_slot,
     horizon_end,
     on_slot_grid,
+    part_of_day,
 )
 
 REASON_MAX = 500
 SESSION_WORDS = {"morning": "this morning", "afternoon": "this afternoon"}
-
-
-def session_of(time: dt.time) -> str:
-    """The session a time belongs to: the morning, or the afternoon (from noon)."""
-    return "morning" if time < NOON else "afternoon"
 
 
 def _in_session(part: str):
@@ -86,9 +82,9 @@ def _used(doctor: Doctor, first: dt.date, last: dt.date) -> dict[tuple[dt.date, 
     used: dict[tuple[dt.date, str], int] = {}
     for day, time in (Appointment.select(Appointment.date, Appointment.time)
                       .where(Appointment.doctor == doctor, Appointment.date.between(first, last),
-                             Appointment.overbook == True, Appointment.is_live())  # noqa: E712
+                             Appointment.overbook, Appointment.is_live())
                       .tuples()):
-        key = (day, session_of(time))
+        key = (day, part_of_day(time))
         used[key] = used.get(key, 0) + 1
     return used
 
@@ -108,7 +104,7 @@ def overbook_times(doctor: Doctor, day: dt.date, patient: Patient | None = None
     now = clinic_now()
     held = {t for (t,) in Appointment.select(Appointment.time).where(
         Appointment.doctor == doctor, Appointment.date == day, Appointment.is_live(),
-        Appointment.overbook == False).tuples()}  # noqa: E712
+        ~Appointment.overbook).tuples()}
     opened = DoctorAvailability.select(DoctorAvailability.time_slot).where(
         DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
         DoctorAvailability.is_available == True)  # noqa: E712
@@ -116,7 +112,7 @@ def overbook_times(doctor: Doctor, day: dt.date, patient: Patient | None = None
         Appointment.patient == patient, Appointment.date == day, Appointment.is_live())
         .tuples()} if patient else set()
     return [t for (t,) in opened.order_by(DoctorAvailability.time_slot).tuples()
-            if t in held and t not in busy and left.get(session_of(t), 0) > 0
+            if t in held and t not in busy and left.get(part_of_day(t), 0) > 0
             and dt.datetime.combine(day, t) > now]
 
 
@@ -133,7 +129,7 @@ def overbook(patient: Patient, doctor: Doctor, day: dt.date, time: dt.time, reas
         raise TooLong(f"Use at most {REASON_MAX} characters.")
     if not on_slot_grid(time):
         raise SchedulingError("That is not a time of the doctor's diary.")
-    part = session_of(time)
+    part = part_of_day(time)
     with write_transaction():
         query = OverbookAllowance.select().where(
             OverbookAllowance.doctor == doctor, OverbookAllowance.date == day,
@@ -147,8 +143,8 @@ def overbook(patient: Patient, doctor: Doctor, day: dt.date, time: dt.time, reas
             raise SchedulingError("That time is free: book it as usual.")
         used = (Appointment.select(fn.COUNT(Appointment.id))
                 .where(Appointment.doctor == doctor, Appointment.date == day,
-                       Appointment.overbook == True, Appointment.is_live(),  # noqa: E712
-                       _in_session(part)).scalar())
+                       Appointment.overbook, Appointment.is_live(), _in_session(part))
+                .scalar())
         if allowance is None or used >= allowance.extra:
             raise SchedulingError(f"No overbooking place is left {SESSION_WORDS[part]} for "
                                   f"{doctor.full_name}; the doctor or an admin may allow more.")

@@ -5,11 +5,12 @@ A treatment with a follow-up date makes a `recall` in the same transaction (one 
 doctor and day, however many records name it). A recall is answered by any live booking
 (booked, checked in, completed) of the patient with that doctor after the visit it came from:
 its `booked_for` day, which schema.sql's triggers keep on every change of the patient's
-appointments, so a cancelled follow-up opens the recall again and nobody has to tick it off. Until it is
-answered it is open, and overdue once its day has passed; staff may close one that is no longer
-needed. In the week before its day (RECALL_NOTICE_DAYS, at REMINDER_HOUR clinic time) the sweep
-makes a `recall_mail`, sent once like a reminder: it names the day and links to the doctor's
-free times around it. One made later than that (a follow-up within the week) goes at once.
+appointments, so a cancelled follow-up opens the recall again and nobody has to tick it off.
+Until it is answered it is open, and overdue once its day has passed; staff may close one that
+is no longer needed. In the week before its day (RECALL_NOTICE_DAYS, at REMINDER_HOUR clinic
+time) the sweep makes a `recall_mail`, sent once like a reminder: it names the day and links to
+the doctor's free times around it. One made later than that (a follow-up within the week) goes
+at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from flask import current_app
 from peewee import fn
 
 from hms import links
-from hms.clock import clinic_instant, clinic_today, to_clinic, utc_now
+from hms.audit import audit
+from hms.clock import clinic_today, to_clinic, utc_now
 from hms.db import write_transaction
 from hms.mail import compose
 from hms.models import (
@@ -35,7 +37,7 @@ from hms.models import (
     page_of,
 )
 from hms.notices import NotNeeded, message_id, send_once
-from hms.scheduling import SchedulingError, offered_slots, slot_key
+from hms.scheduling import SchedulingError, offered_slots, slot_key, slot_start
 
 STATES = ("open", "overdue", "booked", "closed")
 PAGE = 25
@@ -115,11 +117,13 @@ def of_patient(patient: Patient) -> list[Recall]:
 
 
 def close(recall: Recall, by: User) -> None:
-    """Close a recall that is no longer needed (the patient was seen elsewhere, say)."""
+    """Close a recall that is no longer needed (the patient was seen elsewhere, say), on the
+    audit log in the same transaction."""
     with write_transaction():
         if not Recall.update(closed_at=utc_now(), closed_by=by).where(
                 Recall.id == recall.id, Recall.closed_at.is_null()).execute():
             raise SchedulingError("This recall is already closed.")
+        audit(by, "close recall", recall.patient_id, "recall", recall.id)
 
 
 # --- the reminder to book -----------------------------------------------------------------------
@@ -128,7 +132,7 @@ def mail_due(due_date: dt.date) -> dt.datetime:
     """When the e-mail about a follow-up day falls due, in naive UTC."""
     config = current_app.config
     day = due_date - dt.timedelta(days=config["RECALL_NOTICE_DAYS"])
-    return clinic_instant(day, dt.time(config["REMINDER_HOUR"])).replace(tzinfo=None)
+    return slot_start(day, dt.time(config["REMINDER_HOUR"]))
 
 
 def new_recall_mails(now: dt.datetime) -> int:
@@ -141,8 +145,7 @@ def new_recall_mails(now: dt.datetime) -> int:
            .where(Recall.due_date.between(today, horizon), Recall.closed_at.is_null(),
                   Recall.booked_for.is_null(), ~fn.EXISTS(made)))
     rows = [{"recall": r.id, "status": "queued", "claimed_at": now, "due_at": now,
-             "expires_at": clinic_instant(r.due_date + dt.timedelta(days=1),
-                                          dt.time()).replace(tzinfo=None),
+             "expires_at": slot_start(r.due_date + dt.timedelta(days=1), dt.time()),
              "message_id": message_id("recall", str(r.id))}
             for r in due if mail_due(r.due_date) <= now]
     if rows:
@@ -171,8 +174,7 @@ def send_recall_mail(mail_id: int) -> str:
         return compose(
             user.email, f"Time to book your follow-up with {doctor.full_name}", "recall",
             recall=recall, patient=patient, doctor=doctor, times=times,
-            doctor_link=links.public_url(
-                f"/doctors/{doctor.id}?date={max(recall.due_date, clinic_today()).isoformat()}"),
+            doctor_link=links.public_url(f"/doctors/{doctor.id}"),  # opens on a free day
             message_id=row.message_id, clinic=current_app.config)
 
     return send_once(RecallMail, mail_id, message)

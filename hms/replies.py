@@ -22,7 +22,17 @@ from hms.scheduling import (
 from hms.web import render
 
 bp = Blueprint("replies", __name__, url_prefix="/reply")
-ACTIONS = ("confirm", "cancel")
+
+
+def moved_to(appt: Appointment) -> Appointment | None:
+    """Where a moved appointment is now, however many times it moved (None if it did not)."""
+    latest = appt
+    while latest.status == "rescheduled":
+        following = Appointment.get_or_none(Appointment.rescheduled_from == latest.id)
+        if following is None:
+            break
+        latest = following
+    return latest if latest.id != appt.id else None
 
 
 @bp.route("/<int:appointment_id>/<any(confirm, cancel):action>/<sig>",
@@ -34,9 +44,9 @@ def reply(appointment_id: int, action: str, sig: str):
     appt = (Appointment.select(Appointment, Patient, Doctor).join(Patient)
             .switch(Appointment).join(Doctor).where(Appointment.id == appointment_id)
             .first()) or abort(404)
-    if starts_at(appt) <= utc_now():
+    moved = moved_to(appt)
+    if starts_at(moved or appt) <= utc_now():  # a link works until the appointment starts
         abort(410, "This link has expired: the appointment has started.")
-    moved_to = Appointment.get_or_none(Appointment.rescheduled_from == appt.id)
     reason, error, done, status = request.form.get("reason", "").strip(), None, None, 200
     if request.method == "POST":
         try:
@@ -54,5 +64,5 @@ def reply(appointment_id: int, action: str, sig: str):
             error, status = refusal.message, refusal.status
         appt = Appointment.get_by_id(appt.id)
     return render("replies/reply.html", "replies/_reply.html", status=status, appt=appt,
-                  action=action, reason=reason, error=error, done=done, moved_to=moved_to,
+                  action=action, reason=reason, error=error, done=done, moved_to=moved,
                   too_late=action == "cancel" and utc_now() >= online_cancel_ends(appt))

@@ -155,8 +155,7 @@ def _live_at(doctor_field, date_field, time_field):
     holds none)."""
     return Appointment.select(Appointment.id).where(
         Appointment.doctor == doctor_field, Appointment.date == date_field,
-        Appointment.time == time_field, Appointment.is_live(),
-        Appointment.overbook == False)  # noqa: E712
+        Appointment.time == time_field, Appointment.is_live(), ~Appointment.overbook)
 
 
 def free_slots(doctor: Doctor, first: dt.date, last: dt.date, limit: int | None = None,
@@ -396,9 +395,11 @@ def copy_previous_week(doctor: Doctor, monday: dt.date) -> tuple[int, int]:
     return opened + closed, kept
 
 
-def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> int:
+def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7,
+                        tell: bool = True) -> int:
     """Open the slots of the doctor's weekly plan for each day from first_day on. Slots that
-    already exist, open or closed, stay as they are. Returns how many slots were added."""
+    already exist, open or closed, stay as they are. Returns how many slots were added; with
+    `tell`, says so (slots_freed)."""
     minutes = slot_minutes()
     plan = list(WorkingHours.select().where(WorkingHours.doctor == doctor))
     rows = []
@@ -420,7 +421,8 @@ def open_week_from_plan(doctor: Doctor, first_day: dt.date, days: int = 7) -> in
         added = count() - before
     if added:
         cache.diary_changed(doctor.id)
-        slots_freed.send(doctor_ids=[doctor.id])
+        if tell:
+            slots_freed.send(doctor_ids=[doctor.id])
     return added
 
 
@@ -430,7 +432,11 @@ def open_slots_from_plans() -> int:
     today = clinic_today()
     days = (horizon_end() - today).days + 1
     doctors = Doctor.select().join(User).where(User.is_active == True)  # noqa: E712
-    return sum(open_week_from_plan(doctor, today, days) for doctor in doctors)
+    added = {doctor.id: open_week_from_plan(doctor, today, days, tell=False)
+             for doctor in doctors}
+    if opened := [doctor_id for doctor_id, n in added.items() if n]:
+        slots_freed.send(doctor_ids=opened)  # once for all: the waitlist reads them together
+    return sum(added.values())
 
 
 def replace_plan(doctor: Doctor, periods: list[tuple[int, dt.time, dt.time]]) -> int:
@@ -508,6 +514,17 @@ def desk_only(patient: Patient) -> list[Appointment]:
     return missed if len(missed) >= current_app.config["NO_SHOW_LIMIT"] else []
 
 
+def desk_only_patients(patient_ids: set[int]) -> set[int]:
+    """Of these patients, those who book through the desk only (as desk_only), in one query."""
+    if not patient_ids:
+        return set()
+    since = clinic_today() - dt.timedelta(days=current_app.config["NO_SHOW_PERIOD_DAYS"])
+    return {p for (p,) in Appointment.select(Appointment.patient).where(
+        Appointment.patient.in_(patient_ids), Appointment.date >= since,
+        Appointment.status == "no_show").group_by(Appointment.patient)
+        .having(fn.COUNT(Appointment.id) >= current_app.config["NO_SHOW_LIMIT"]).tuples()}
+
+
 class DeskOnly(SchedulingError):
     """The patient has missed too many appointments lately to book online."""
 
@@ -525,11 +542,12 @@ def check_may_book_online(patient: Patient) -> None:
 
 
 def book_appointment(patient: Patient, doctor: Doctor, day: dt.date, time: dt.time,
-                     reason: str, by: User) -> Appointment:
-    """Book a free slot for a patient, or raise SchedulingError saying why not. A patient
-    booking for themselves must not be one who books through the desk only."""
+                     reason: str, by: User, online: bool | None = None) -> Appointment:
+    """Book a free slot for a patient, or raise SchedulingError saying why not. A booking
+    made online (by default: one a patient makes) must not be for a patient who books through
+    the desk only; a waitlist offer the desk arranged is not online (hms/waitlist.py)."""
     with write_transaction():
-        if by.role == "patient":
+        if by.role == "patient" if online is None else online:
             check_may_book_online(patient)
         check_slot(doctor, day, time)
         _check_patient_free(patient, day, time)
@@ -564,9 +582,19 @@ def reschedule_appointment(appointment: Appointment, day: dt.date, time: dt.time
     return moved
 
 
+def slot_start(day: dt.date, time: dt.time) -> dt.datetime:
+    """When a clinic wall-clock time happens, in naive UTC as timestamps are stored."""
+    return clinic_instant(day, time).replace(tzinfo=None)
+
+
 def starts_at(appt: Appointment) -> dt.datetime:
     """When the appointment starts, in naive UTC as timestamps are stored."""
-    return clinic_instant(appt.date, appt.time).replace(tzinfo=None)
+    return slot_start(appt.date, appt.time)
+
+
+def part_of_day(time: dt.time) -> str:
+    """The session a slot belongs to: the morning, or the afternoon (from noon)."""
+    return "morning" if time < NOON else "afternoon"
 
 
 def online_cancel_ends(appt: Appointment) -> dt.datetime:

@@ -31,7 +31,7 @@ from hms.models import (
     Treatment,
     User,
 )
-from hms.scheduling import week_start
+from hms.scheduling import slot_start, week_start
 
 # An appointment has an outcome once it is completed, missed or cancelled: the rates' base.
 OUTCOMES = ("completed", "no_show", "cancelled")
@@ -244,8 +244,7 @@ def late_cancellations(first: dt.date, last: dt.date, doctor: Doctor | None = No
 def overbooked(first: dt.date, last: dt.date, doctor: Doctor | None = None) -> dict[int, int]:
     """Live overbooked appointments per doctor (through their own small index)."""
     return dict(Appointment.select(Appointment.doctor, fn.COUNT(Appointment.id))
-                .where(Appointment.overbook == True, _period(first, last, doctor),  # noqa: E712
-                       Appointment.is_live())
+                .where(Appointment.overbook, _period(first, last, doctor), Appointment.is_live())
                 .group_by(Appointment.doctor).tuples())
 
 
@@ -274,7 +273,7 @@ def visit_times(doctor: Doctor, first: dt.date, last: dt.date) -> dict:
             waits.append(max(began - arrived, dt.timedelta()))
         if ended:
             lengths.append(max(ended - began, dt.timedelta()))
-        punctual += began - clinic_instant(day, time).replace(tzinfo=None) <= PUNCTUAL
+        punctual += began - slot_start(day, time) <= PUNCTUAL
     return {"started": started, "waits": len(waits), "median_wait": _median_minutes(waits),
             "consultations": len(lengths), "median_length": _median_minutes(lengths),
             "punctuality": punctual / started if started else None,

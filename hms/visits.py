@@ -65,7 +65,9 @@ def _timing_refusal(action: str, appt: Appointment, now: dt.datetime) -> str | N
         return "A visit cannot be completed before its day."
     if action == "no_show" and start > now:
         return "A patient can be marked as a no-show only once the appointment time has passed."
-    if action == "undo_no_show" and appt.date != now.date():
+    # The day's run marks one late in the evening after midnight: it may be taken back then.
+    if action == "undo_no_show" and not (appt.date == now.date() or (
+            appt.no_show_auto and appt.date == now.date() - dt.timedelta(days=1))):
         return "A no-show can be taken back on the day of the appointment only."
     return None
 

@@ -28,8 +28,8 @@ from peewee import JOIN, IntegrityError, fn
 from redis import RedisError
 
 from hms import links
-from hms.clock import clinic_instant, clinic_today, hhmm_zone, to_clinic, utc_now
-from hms.db import write_transaction
+from hms.clock import clinic_today, hhmm_zone, to_clinic, utc_now
+from hms.db import is_sqlite, write_transaction
 from hms.mail import compose
 from hms.models import (
     Appointment,
@@ -44,19 +44,26 @@ from hms.models import (
 )
 from hms.notices import NotNeeded, message_id, send_once
 from hms.scheduling import (
-    NOON,
     SchedulingError,
     book_appointment,
     check_may_book_online,
+    desk_only_patients,
     doctor_directory,
     horizon_end,
     offered_slots,
+    part_of_day,
+    slot_start,
     slots_freed,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_DAYS_AHEAD = 90  # the last day a patient may wait for
+# An entry whose offers ran out unanswered this many times ends: no more e-mails every half
+# hour to someone who no longer reads them (they may join again).
+MAX_UNANSWERED = 3
+WRITE_BATCH = 50  # offers written per transaction: SQLite's one writer waits a batch at most
+WAITLIST_PAGE = 50
 PARTS = {"any": "any time", "morning": "mornings", "afternoon": "afternoons"}
 # What became of an offer, said to the patient who opens it.
 ENDED = {
@@ -68,11 +75,6 @@ ENDED = {
 }
 
 
-def part_of_day(time: dt.time) -> str:
-    """Whether a slot is in the morning or the afternoon (from noon)."""
-    return "morning" if time < NOON else "afternoon"
-
-
 def suits(entry: WaitlistEntry, day: dt.date, time: dt.time) -> bool:
     """Whether a time is one the entry waits for: its days and its part of the day."""
     return (entry.first_day <= day <= entry.last_day
@@ -81,10 +83,6 @@ def suits(entry: WaitlistEntry, day: dt.date, time: dt.time) -> bool:
 
 def offer_window() -> dt.timedelta:
     return dt.timedelta(minutes=current_app.config["WAITLIST_OFFER_MINUTES"])
-
-
-def _naive_start(day: dt.date, time: dt.time) -> dt.datetime:
-    return clinic_instant(day, time).replace(tzinfo=None)
 
 
 # --- joining and leaving ------------------------------------------------------------------------
@@ -133,9 +131,8 @@ def leave(entry: WaitlistEntry, by: User) -> None:
         if not ended:
             raise SchedulingError("This entry is no longer on the waitlist.")
         offered = SlotOffer.get_or_none(SlotOffer.entry == entry.id, SlotOffer.status == "open")
-        if offered:
-            offered.status, offered.answered_at = "withdrawn", now
-            offered.save()
+        SlotOffer.update(status="withdrawn", answered_at=now).where(
+            SlotOffer.entry == entry.id, SlotOffer.status == "open").execute()
     log.info("Waitlist entry %s removed by user %s", entry.id, by.id)
     if offered:
         offer_now(doctor_ids=[offered.doctor_id])
@@ -156,22 +153,38 @@ def close_what_ended(now: dt.datetime) -> None:
             SlotOffer.status == "open", SlotOffer.entry.in_(ended)).execute()
         WaitlistEntry.update(status="ended", ended_at=now).where(
             WaitlistEntry.status == "waiting", WaitlistEntry.last_day < today).execute()
+        unanswered = (SlotOffer.select(SlotOffer.entry).where(SlotOffer.status == "passed")
+                      .group_by(SlotOffer.entry)
+                      .having(fn.COUNT(SlotOffer.id) >= MAX_UNANSWERED))
+        WaitlistEntry.update(status="ended", ended_at=now).where(
+            WaitlistEntry.status == "waiting", WaitlistEntry.id.in_(unanswered)).execute()
 
 
 def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[int]:
     """Offer each free time that suits a waiting patient to the first one waiting for it, once
     per patient and time. `now` is naive UTC; with doctor_ids, only those doctors' times are
     looked at. Reads first, and writes only the offers it makes. Returns their e-mails."""
-    busy_offer = SlotOffer.select(SlotOffer.id).where(
-        SlotOffer.entry == WaitlistEntry.id, SlotOffer.status == "open")
-    entries = (WaitlistEntry.select().where(WaitlistEntry.status == "waiting",
-                                            ~fn.EXISTS(busy_offer))
+    # Each patient holds one open offer at a time (an entry for a doctor and one for "any
+    # doctor" must not both mail them), and deactivated patients are offered nothing.
+    held = WaitlistEntry.alias("held")
+    offered = (SlotOffer.select(SlotOffer.id).join(held, on=(SlotOffer.entry == held.id))
+               .where(held.patient == WaitlistEntry.patient, SlotOffer.status == "open"))
+    entries = (WaitlistEntry.select(WaitlistEntry, Patient.user)
+               .join(Patient, on=(WaitlistEntry.patient == Patient.id))
+               .join(User, on=(Patient.user == User.id))
+               .where(WaitlistEntry.status == "waiting", User.is_active == True,  # noqa: E712
+                      ~fn.EXISTS(offered))
                .order_by(WaitlistEntry.id))
     if doctor_ids is not None:
         departments = Doctor.select(Doctor.department).where(Doctor.id.in_(doctor_ids))
         entries = entries.where(WaitlistEntry.doctor.in_(doctor_ids) | (
             WaitlistEntry.doctor.is_null() & WaitlistEntry.department.in_(departments)))
     entries = list(entries)
+    # A patient who books at the desk only is not offered what they joined for themselves:
+    # they could not take it (what the desk arranged for them, they may).
+    desk = desk_only_patients({e.patient_id for e in entries})
+    entries = [e for e in entries
+               if not (e.patient_id in desk and e.created_by_id == e.patient.user_id)]
     if not entries:
         return []
     plan = _match(entries, now, doctor_ids)
@@ -186,15 +199,11 @@ def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[i
     return mails
 
 
-# Offers written per transaction: SQLite's one writer waits for at most a batch.
-WRITE_BATCH = 50
-
-
 def _offer(entry: WaitlistEntry, doctor: Doctor, day: dt.date, time: dt.time,
            now: dt.datetime) -> int | None:
     """Write one planned offer and its e-mail's row (in the caller's transaction), after
     reading again that the time is free; its e-mail's id, or None."""
-    if not _still_free(doctor, day, time, entry.patient_id):
+    if not _still_free(entry, doctor, day, time):
         return None
     try:
         with write_transaction():  # a savepoint: a refusal undoes only this offer
@@ -222,7 +231,7 @@ def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int]
         """The doctor's free times, soonest first (read once a run)."""
         if doctor.id not in free:
             free[doctor.id] = [s for s in offered_slots(doctor, today, last)
-                               if _naive_start(*s) > earliest]
+                               if slot_start(*s) > earliest]
         return free[doctor.id]
 
     def first_for(entry: WaitlistEntry, doctor: Doctor):
@@ -247,8 +256,10 @@ def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int]
         Appointment.patient, Appointment.date, Appointment.time).where(
         Appointment.patient.in_({e.patient_id for e in entries}),
         Appointment.date.between(today, last), Appointment.is_live())}
-    plan = []
+    plan, planned = [], set()
     for entry in entries:
+        if entry.patient_id in planned:  # one offer a patient at a time
+            continue
         choices = [doctors[entry.doctor_id]] if entry.doctor_id in doctors else [
             d for d in doctors.values()
             if entry.doctor_id is None and d.department_id == entry.department_id]
@@ -256,22 +267,25 @@ def _match(entries: list[WaitlistEntry], now: dt.datetime, doctor_ids: list[int]
         if found:  # the soonest; at one time, doctors by name
             day, time, doctor = min(found, key=lambda f: (f[0], f[1], f[2].full_name, f[2].id))
             taken.add((doctor.id, day, time))
+            planned.add(entry.patient_id)
             plan.append((entry, doctor, day, time))
     return plan
 
 
-def _still_free(doctor: Doctor, day: dt.date, time: dt.time, patient_id: int) -> bool:
-    """Read again under the write lock, in one query: the slot is open, no booking holds it,
-    and the patient has no other appointment then."""
+def _still_free(entry: WaitlistEntry, doctor: Doctor, day: dt.date, time: dt.time) -> bool:
+    """Read again under the write lock, in one query: the entry still waits, the slot is open,
+    no booking holds it, and the patient has no other appointment then."""
     def live(who):
         return fn.EXISTS(Appointment.select(Appointment.id).where(
             who, Appointment.date == day, Appointment.time == time, Appointment.is_live()))
 
+    waits = fn.EXISTS(WaitlistEntry.select(WaitlistEntry.id).where(
+        WaitlistEntry.id == entry.id, WaitlistEntry.status == "waiting"))
     return DoctorAvailability.select().where(
         DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
         DoctorAvailability.time_slot == time, DoctorAvailability.is_available == True,  # noqa: E712
-        ~live((Appointment.doctor == doctor.id) & (Appointment.overbook == False)),  # noqa: E712
-        ~live(Appointment.patient == patient_id)).exists()
+        ~live((Appointment.doctor == doctor.id) & ~Appointment.overbook),
+        ~live(Appointment.patient == entry.patient_id), waits).exists()
 
 
 @slots_freed.connect
@@ -304,31 +318,36 @@ def hand_out(mail_ids: list[int]) -> None:
 
 # --- answering an offer -------------------------------------------------------------------------
 
-def _held(offer_id: int) -> SlotOffer:
-    query = SlotOffer.select().where(SlotOffer.id == offer_id)
-    from hms.db import is_sqlite
-
+def _held(model, row_id: int):
+    """A row read afresh and held until the transaction ends (PostgreSQL locks it; SQLite's
+    write lock holds every row already). The waitlist takes an entry, then its offer."""
+    query = model.select().where(model.id == row_id)
     return (query if is_sqlite() else query.for_update()).get()
 
 
 def claim(offer: SlotOffer, by: User) -> Appointment:
-    """Book an open offer's time for its patient, through the rules of any booking. Raises
-    SchedulingError when it passed, was answered, or its time was taken meanwhile (the offer is
-    then withdrawn, and the patient stays on the waitlist)."""
+    """Book an open offer's time for its patient, through the rules of any booking (online ones,
+    if the patient joined the list themselves). Raises SchedulingError when it passed, was
+    answered, or its time was taken meanwhile (the offer is then withdrawn, and the patient
+    stays on the waitlist)."""
     now = utc_now()
     refusal = None
     with write_transaction():
-        fresh = _held(offer.id)
-        entry = WaitlistEntry.get_by_id(fresh.entry_id)
-        if fresh.status == "open" and fresh.expires_at <= now:
-            fresh.status, fresh.answered_at = "passed", now
+        entry = _held(WaitlistEntry, offer.entry_id)
+        fresh = _held(SlotOffer, offer.id)
+        patient = Patient.get_by_id(entry.patient_id)
+        if fresh.status == "open" and (fresh.expires_at <= now or entry.status != "waiting"
+                                       or not User.get_by_id(patient.user_id).is_active):
+            fresh.status = "passed" if fresh.expires_at <= now else "withdrawn"
+            fresh.answered_at = now
             fresh.save()
         if fresh.status != "open":
             refusal = SchedulingError(ENDED[fresh.status])
         else:
             try:
-                appt = book_appointment(entry.patient, fresh.doctor, fresh.date, fresh.time,
-                                        entry.reason, by)
+                appt = book_appointment(patient, fresh.doctor, fresh.date, fresh.time,
+                                        entry.reason, by,
+                                        online=entry.created_by_id == patient.user_id)
             except SchedulingError as error:
                 fresh.status, fresh.answered_at = "withdrawn", now
                 fresh.save()
@@ -379,8 +398,6 @@ def entries_of(patient: Patient) -> list[WaitlistEntry]:
                 .where(WaitlistEntry.patient == patient, WaitlistEntry.status == "waiting")
                 .order_by(WaitlistEntry.id))
 
-
-WAITLIST_PAGE = 50
 
 
 def waiting(department_id: int | None = None, doctor: Doctor | None = None):

@@ -41,13 +41,22 @@ def sweep(now: dt.datetime, remind: Callable[[int], object],
     follow-up reminders that fell due are made. Returns how many of each were handed out, and
     how many could not be (the queue was unreachable; the next sweep tries again)."""
     if offer:
-        waitlist.close_what_ended(now)
-        waitlist.make_offers(now)  # reads first; writes each offer with its e-mail's row
+        # Each part of the day's work fails alone: a waitlist that cannot be read this minute
+        # must not hold up the reminders.
+        try:
+            waitlist.close_what_ended(now)
+            waitlist.make_offers(now)  # reads first; writes each offer with its e-mail's row
+        except Exception:  # noqa: BLE001 - logged; the next sweep tries again
+            log.exception("The waitlist's offers could not be made this time")
     with write_transaction():
         notices.new_reminders(now)
         notices.new_reports(now)
         if recall:
-            recalls.new_recall_mails(now)
+            try:
+                with write_transaction():  # a savepoint: a failure undoes only this part
+                    recalls.new_recall_mails(now)
+            except Exception:  # noqa: BLE001 - logged; the next sweep tries again
+                log.exception("The follow-up reminders could not be made this time")
         reminders = notices.take_due(Reminder, now, REQUEUE)
         reports = notices.take_due(ReportSend, now, REQUEUE)
         exports = exporting.take_due(now, REQUEUE)

@@ -301,3 +301,16 @@ def queue(app):
     yield tasks.huey
     tasks.huey.storage = saved
     tasks.app = None
+
+
+@pytest.fixture
+def rig(app, tmp_path, redis_url):
+    """A private Redis, an SMTP server and `huey_consumer` processes that a test starts, stops
+    and kills (tests/rig.py); the app's queue points at that Redis until the test ends."""
+    import tasks
+    from rig import Rig
+
+    rig = Rig(app, tmp_path)
+    yield rig
+    rig.stop()
+    tasks.connect(redis_url)

@@ -188,3 +188,20 @@ def statements():
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def one_time_held(people, day):
+    """Dr One sees patients at 09:00 only that day (the diary fixture's other mornings closed),
+    and Pat Two holds it: nothing is free that day until Pat Two lets it go. Returns Pat Two's
+    appointment. For the waitlist's tests."""
+    import datetime as dt
+
+    from hms.models import Appointment, DoctorAvailability
+
+    doctor = people.doctor("dr.one")
+    DoctorAvailability.update(is_available=False).where(
+        DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
+        DoctorAvailability.time_slot != dt.time(9)).execute()
+    return Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=day,
+                              time=dt.time(9), reason="Check-up",
+                              booked_by=people.user("pat.two"))

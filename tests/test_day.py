@@ -91,15 +91,24 @@ def test_staff_take_an_automatic_no_show_back_the_same_day_and_the_run_leaves_it
 
 
 def test_a_no_show_cannot_be_taken_back_on_a_later_day(app, client, auth, people, now):
-    yesterday = visit_at(people, now - dt.timedelta(days=1), status="no_show",
-                         no_show_auto=True)
+    """Staff take a no-show back on its day; one the day's run marked after midnight (a visit
+    late in the evening), the day after too. Never later."""
+    marked_by_hand = visit_at(people, now - dt.timedelta(days=1), status="no_show")
+    marked_last_night = visit_at(
+        people, dt.datetime.combine(now.date() - dt.timedelta(days=1), dt.time(23, 30)),
+        patient="pat.two", status="no_show", no_show_auto=True)
+    long_ago = visit_at(people, now - dt.timedelta(days=2), status="no_show", no_show_auto=True)
     auth.login("desk")
-    refused = post_status(client, yesterday, "undo_no_show", **HTMX)
-    assert refused.status_code == 409 and "on the day of the appointment only" in refused.text
-    assert Appointment.get_by_id(yesterday.id).status == "no_show"
+    for appt in (marked_by_hand, long_ago):
+        refused = post_status(client, appt, "undo_no_show", **HTMX)
+        assert refused.status_code == 409
+        assert "on the day of the appointment only" in refused.text
+        assert Appointment.get_by_id(appt.id).status == "no_show"
+    assert post_status(client, marked_last_night, "undo_no_show", **HTMX).status_code == 200
+    assert Appointment.get_by_id(marked_last_night.id).status == "booked"
     auth.logout()
     auth.login("pat.one")
-    assert post_status(client, yesterday, "undo_no_show").status_code == 403
+    assert post_status(client, marked_by_hand, "undo_no_show").status_code == 403
 
 
 def test_arrival_start_and_end_are_recorded_and_the_desk_sees_the_wait(
@@ -202,8 +211,9 @@ def test_the_reports_give_waits_consultations_punctuality_and_late_cancellations
         app, client, auth, people):
     """A month of Dr One's: three visits with their times, an automatic no-show and a late
     cancellation, as the doctor's report, its PDF and the hospital's monthly report count them."""
-    from hms.scheduling import starts_at
     from test_exports import pdf_text
+
+    from hms.scheduling import starts_at
 
     doctor, patient = people.doctor("dr.one"), people.patient("pat.one")
     with app.app_context():

@@ -3,155 +3,31 @@ with SIGTERM, restarted), a private Redis that is killed and comes back empty, a
 server that is down or slow to answer, as the test decides. Every test counts what was
 attempted, done, lost and duplicated, and asserts none lost and none duplicated.
 
-The sweeps run in the test process, at instants the test chooses (hms/work.py takes `now`), so
-leases and back-off run out without waiting; the consumer runs with periodic tasks off (-n).
+The real parts are tests/rig.py's (the `rig` fixture).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime as dt
-import email
-import email.policy
-import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import redis
-from aiosmtpd.controller import Controller
 
-import tasks
 from hms import exporting, notices, work
 from hms.accounts import register_patient
 from hms.clock import utc_now
 from hms.models import (AccountMail, Appointment, ExportFile, ExportJob, Patient, Reminder,
                         Treatment)
 from instants import DEFAULT, MATRIX
-from support import PASSWORD, csrf_token, free_port, mailed_path, wait_for, without_faketime
+from rig import MINUTE, Mailbox
+from support import PASSWORD, csrf_token, mailed_path, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-CONSUMER = Path(sys.executable).parent / "huey_consumer"
-FROZEN = Path(__file__).with_name("frozen_process.py")
-MINUTE = dt.timedelta(minutes=1)
 # The reminder fault tests also run where "tomorrow" is next year, where last month's reports
 # are due as well, and in the repeated hour of the autumn change.
 EDGES = [DEFAULT, *(i for i in MATRIX if i.name in (
     "new-years-eve-23:59", "first-of-month-07:30", "fall-back-01:30-second"))]
-
-
-class RedisServer:
-    """A private Redis on one port that the test can kill and start again, empty."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-        self.start()
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=without_faketime())
-        client = redis.Redis.from_url(self.url)
-        assert wait_for(lambda: self._answers(client), 10), "Redis did not start"
-
-    @staticmethod
-    def _answers(client) -> bool:
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-
-
-class Mailbox:
-    """An SMTP server on one port that the test can take down and bring back, and whose answer
-    to the end of each message's data comes after `delay` seconds (the message is stored
-    first, as a real server's queue would have it)."""
-
-    def __init__(self) -> None:
-        self.port, self.delay, self.messages, self.controller = free_port(), 0.0, [], None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        await asyncio.sleep(self.delay)
-        return "250 OK"
-
-    def up(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def down(self) -> None:
-        if self.controller:
-            self.controller.stop()
-            self.controller = None
-
-    def per_recipient(self) -> collections.Counter:
-        return collections.Counter(m["To"] for m in self.messages)
-
-
-class Rig:
-    """The app's database, a private Redis and SMTP server, and the worker processes."""
-
-    def __init__(self, app, folder: Path) -> None:
-        self.app, self.folder = app, folder
-        self.redis, self.mail = RedisServer(folder), Mailbox()
-        self.workers: list[subprocess.Popen] = []
-        self.logs = []
-        tasks.connect(self.redis.url)  # the test's sweeps hand work to this Redis
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=self.mail.port)
-
-    def start_worker(self, **settings) -> subprocess.Popen:
-        """`huey_consumer` as scripts/run.sh starts it (SIGTERM: finish, then stop), on the
-        tests' frozen clock, without periodic tasks."""
-        env = {**os.environ, "HMS_REDIS_URL": self.redis.url,
-               "HMS_DATABASE": self.app.config["DATABASE"],
-               "HMS_INSTANCE_PATH": self.app.instance_path, "HMS_SECRET_KEY": "test-secret",
-               "HMS_SMTP_HOST": "127.0.0.1", "HMS_SMTP_PORT": str(self.mail.port),
-               **{f"HMS_{k}": str(v) for k, v in settings.items()}}
-        log = (self.folder / f"worker-{len(self.workers)}.log").open("w")
-        self.logs.append(log)
-        proc = subprocess.Popen(
-            [sys.executable, str(FROZEN), dt.datetime.now(dt.UTC).isoformat(), str(CONSUMER),
-             "tasks.huey", "-w", "2", "-k", "thread", "-g", "TERM", "-n"],
-            cwd=ROOT, env=without_faketime(env), stdout=log, stderr=subprocess.STDOUT)
-        self.workers.append(proc)
-        return proc
-
-    def sweep(self, now: dt.datetime) -> dict:
-        with self.app.app_context():
-            return work.sweep(now, tasks.send_reminder, tasks.send_monthly_report,
-                              tasks.export_history, tasks.send_account_mail,
-                              tasks.send_offer_mail, tasks.send_recall_mail)
-
-    def stop(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-        for log in self.logs:
-            log.close()
-        self.mail.down()
-        self.redis.kill()
-
-
-@pytest.fixture
-def rig(app, tmp_path, redis_url):
-    rig = Rig(app, tmp_path)
-    yield rig
-    rig.stop()
-    tasks.connect(redis_url)
 
 
 @pytest.fixture

@@ -210,3 +210,16 @@ def test_two_desks_taking_the_last_place_at_once_get_it_once(app, live_server, p
     assert sorted(r.status for r in replies) == [303, 409], [r.status for r in replies]
     with app.app_context(), db.connection_context():
         assert Appointment.select().where(Appointment.overbook == True).count() == 1  # noqa: E712
+
+
+def test_patients_see_the_mark_but_not_the_reason(client, auth, people, diary, held):
+    with client.application.app_context():
+        extra = overbooking.overbook(people.patient("pat.one"), people.doctor("dr.one"), diary,
+                                     dt.time(9), "Pain", "Seen over: urgent", people.user("desk"))
+    auth.login("pat.one")
+    for path in ("/me/", "/appointments/", f"/appointments/{extra.id}"):
+        page = client.get(path).text
+        assert "overbooked" in page and "Seen over: urgent" not in page, path
+    auth.logout()
+    auth.login("desk")
+    assert "Seen over: urgent" in client.get(f"/appointments/{extra.id}").text

@@ -137,3 +137,25 @@ def test_a_moved_appointment_points_to_its_new_time(app, client, people, tomorro
     page = client.get(path)
     assert page.status_code == 200 and "This appointment was moved to" in page.text
     assert "Yes, I will come" not in page.text
+
+
+def test_a_signature_that_is_not_ascii_is_not_found(client, tomorrow_visit):
+    assert client.get(f"/reply/{tomorrow_visit.id}/confirm/%C3%A9t%C3%A9").status_code == 404
+    assert client.get("/offers/1/%C3%A9t%C3%A9").status_code == 404
+
+
+def test_a_link_of_an_appointment_moved_twice_points_to_where_it_is_now(
+        app, client, people, tomorrow_visit, diary, frozen_clock):
+    from hms.scheduling import reschedule_appointment
+
+    path = reply_path(app, tomorrow_visit, "confirm")
+    with app.app_context():
+        middle = reschedule_appointment(tomorrow_visit, diary, dt.time(9, 30),
+                                        people.user("pat.one"))
+        now = reschedule_appointment(middle, diary + dt.timedelta(days=2), dt.time(10),
+                                     people.user("pat.one"))
+        first_start = starts_at(tomorrow_visit)
+    frozen_clock.move_to((first_start + dt.timedelta(minutes=5)).replace(tzinfo=dt.UTC))
+    page = client.get(path)  # the first time has passed; the appointment itself has not
+    assert page.status_code == 200
+    assert f"moved to {now.date:%A %-d %B} at 10:00" in page.text

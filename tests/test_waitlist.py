@@ -13,14 +13,14 @@ from hms.accounts import register_patient
 from hms.clock import utc_now
 from hms.models import (
     Appointment,
-    DoctorAvailability,
     OfferMail,
     Patient,
     SlotOffer,
     WaitlistEntry,
 )
+from hms.scheduling import book_appointment, cancel_appointment
 from instants import DEFAULT, MATRIX
-from support import PASSWORD, csrf_token
+from support import PASSWORD, csrf_token, one_time_held
 
 # Offers run out and pass on by the clock: at midnight, a month's and a year's end, and in the
 # repeated autumn hour as well.
@@ -38,15 +38,9 @@ def token(client) -> str:
 @pytest.fixture
 def full_day(people, diary):
     """The day after tomorrow, when Dr One sees patients at 09:00 only, and Pat Two holds that
-    time: nothing is free that day until Pat Two lets it go. Returns (day, Pat Two's visit)."""
+    time. Returns (day, Pat Two's visit)."""
     day = diary + dt.timedelta(days=1)
-    doctor = people.doctor("dr.one")
-    DoctorAvailability.update(is_available=False).where(
-        DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
-        DoctorAvailability.time_slot != dt.time(9)).execute()
-    visit = Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=day,
-                               time=dt.time(9), reason="Check-up", booked_by=people.user("pat.two"))
-    return day, visit
+    return day, one_time_held(people, day)
 
 
 @pytest.fixture
@@ -78,6 +72,22 @@ def cancel(client, appt):
 def open_offer(patient) -> SlotOffer | None:
     return (SlotOffer.select().join(WaitlistEntry)
             .where(WaitlistEntry.patient == patient, SlotOffer.status == "open").first())
+
+
+def waiting_then_freed(app, people, full_day, *others, any_doctor: bool = False):
+    """Pat One (for Dr One, or any_doctor of Cardiology), then each patient of `others` (for
+    Dr One), wait for the full day; then Pat Two lets its 09:00 go. Returns the day."""
+    day, visit = full_day
+    doctor = people.doctor("dr.one")
+    with app.app_context():
+        waitlist.join(people.patient("pat.one"), doctor.department,
+                      None if any_doctor else doctor, day, day, "any", "Headache",
+                      people.user("pat.one"))
+        for patient in others:
+            waitlist.join(patient, doctor.department, doctor, day, day, "any", "Knee",
+                          patient.user)
+        cancel_appointment(visit, people.user("pat.two"), "away")
+    return day
 
 
 def sweep(app, now: dt.datetime) -> dict:
@@ -154,15 +164,8 @@ def test_a_cancelled_time_is_offered_to_the_first_one_waiting(client, auth, peop
 
 def test_an_offer_not_taken_in_time_passes_to_the_next_and_the_first_cannot_take_it_late(
         app, client, auth, people, full_day, third, frozen_clock):
-    day, visit = full_day
     doctor = people.doctor("dr.one")
-    with app.app_context():
-        waitlist.join(people.patient("pat.one"), doctor.department, doctor, day, day, "any",
-                      "Headache", people.user("pat.one"))
-        waitlist.join(third, doctor.department, doctor, day, day, "any", "Knee", third.user)
-        from hms.scheduling import cancel_appointment
-
-        cancel_appointment(visit, people.user("pat.two"), "away")
+    day = waiting_then_freed(app, people, full_day, third)
     first = open_offer(people.patient("pat.one"))
     assert first is not None
     sweep(app, first.expires_at - MINUTE)
@@ -195,15 +198,7 @@ def test_an_offer_not_taken_in_time_passes_to_the_next_and_the_first_cannot_take
 
 
 def test_declining_passes_the_time_on_and_keeps_the_place(client, auth, people, full_day, third):
-    day, visit = full_day
-    doctor = people.doctor("dr.one")
-    with client.application.app_context():
-        waitlist.join(people.patient("pat.one"), doctor.department, None, day, day, "morning",
-                      "Headache", people.user("pat.one"))  # any doctor in Cardiology
-        waitlist.join(third, doctor.department, doctor, day, day, "any", "Knee", third.user)
-        from hms.scheduling import cancel_appointment
-
-        cancel_appointment(visit, people.user("pat.two"), "away")
+    waiting_then_freed(client.application, people, full_day, third, any_doctor=True)
     offer = open_offer(people.patient("pat.one"))
     auth.login("pat.one")
     declined = client.post(f"/offers/{offer.id}/decline", data={"csrf_token": token(client)})
@@ -216,17 +211,11 @@ def test_declining_passes_the_time_on_and_keeps_the_place(client, auth, people, 
 
 def test_a_time_booked_by_someone_else_meanwhile_is_withdrawn_and_the_place_kept(
         client, auth, people, full_day):
-    day, visit = full_day
-    doctor = people.doctor("dr.one")
-    with client.application.app_context():
-        waitlist.join(people.patient("pat.one"), doctor.department, doctor, day, day, "any",
-                      "Headache", people.user("pat.one"))
-        from hms.scheduling import book_appointment, cancel_appointment
-
-        cancel_appointment(visit, people.user("pat.two"), "away")
-        offer = open_offer(people.patient("pat.one"))
-        book_appointment(people.patient("pat.two"), doctor, day, dt.time(9), "Back again",
-                         people.user("desk"))  # the desk booked it over the phone
+    day = waiting_then_freed(client.application, people, full_day)
+    offer = open_offer(people.patient("pat.one"))
+    with client.application.app_context():  # the desk books it over the phone meanwhile
+        book_appointment(people.patient("pat.two"), people.doctor("dr.one"), day, dt.time(9),
+                         "Back again", people.user("desk"))
     auth.login("pat.one")
     claimed = client.post(f"/offers/{offer.id}/claim", data={"csrf_token": token(client)})
     assert claimed.status_code == 409 and "just taken" in claimed.text
@@ -254,16 +243,11 @@ def test_a_free_time_that_suits_is_offered_at_once_and_the_part_of_day_is_kept(
 
 def test_the_signed_link_opens_without_login_and_only_its_button_books(app, client, people,
                                                                        full_day):
-    day, visit = full_day
-    doctor = people.doctor("dr.one")
-    with app.app_context():
-        waitlist.join(people.patient("pat.one"), doctor.department, doctor, day, day, "any",
-                      "Headache", people.user("pat.one"))
-        from hms.links import offer_url
-        from hms.scheduling import cancel_appointment
+    from hms.links import offer_url
 
-        cancel_appointment(visit, people.user("pat.two"), "away")
-        offer = open_offer(people.patient("pat.one"))
+    waiting_then_freed(app, people, full_day)
+    offer = open_offer(people.patient("pat.one"))
+    with app.app_context():
         path = re.sub(r"^https?://[^/]+", "", offer_url(offer.id))
     page = client.get(path)  # what a mail scanner does
     assert page.status_code == 200 and "Book this time" in page.text and "Dr Ada One" in page.text
@@ -280,14 +264,7 @@ def test_the_signed_link_opens_without_login_and_only_its_button_books(app, clie
 
 
 def test_offers_belong_to_their_patient_only(client, auth, people, full_day):
-    day, visit = full_day
-    doctor = people.doctor("dr.one")
-    with client.application.app_context():
-        waitlist.join(people.patient("pat.one"), doctor.department, doctor, day, day, "any",
-                      "Headache", people.user("pat.one"))
-        from hms.scheduling import cancel_appointment
-
-        cancel_appointment(visit, people.user("pat.two"), "away")
+    waiting_then_freed(client.application, people, full_day)
     offer = open_offer(people.patient("pat.one"))
     auth.login("pat.two")
     assert client.get(f"/offers/{offer.id}").status_code == 404
@@ -332,15 +309,8 @@ def test_the_desk_puts_a_patient_on_the_list_and_sees_it_in_order(client, auth, 
 
 def test_leaving_passes_an_open_offer_on_and_is_the_patients_own(client, auth, people, full_day,
                                                                 third):
-    day, visit = full_day
-    doctor = people.doctor("dr.one")
-    with client.application.app_context():
-        mine = waitlist.join(people.patient("pat.one"), doctor.department, doctor, day, day,
-                             "any", "Headache", people.user("pat.one"))
-        waitlist.join(third, doctor.department, doctor, day, day, "any", "Knee", third.user)
-        from hms.scheduling import cancel_appointment
-
-        cancel_appointment(visit, people.user("pat.two"), "away")
+    waiting_then_freed(client.application, people, full_day, third)
+    mine = WaitlistEntry.get(WaitlistEntry.patient == people.patient("pat.one"))
     auth.login("pat.two")
     assert client.post(f"/waitlist/{mine.id}/leave",
                        data={"csrf_token": token(client)}).status_code == 404
@@ -379,3 +349,64 @@ def test_a_patient_booking_only_through_the_desk_cannot_join_themselves(app, cli
     refused = join(client, people.doctor("dr.one"), day)
     assert refused.status_code == 422 and "through the front desk" in refused.text
     assert WaitlistEntry.select().count() == 0
+
+
+def test_deactivated_patients_are_offered_nothing_and_their_links_book_nothing(
+        app, client, people, full_day, third):
+    from hms.links import offer_url
+    from hms.models import User
+
+    day = waiting_then_freed(app, people, full_day, third)
+    offer = open_offer(people.patient("pat.one"))
+    User.update(is_active=False).where(User.id == people.user("pat.one").id).execute()
+    with app.app_context():
+        path = re.sub(r"^https?://[^/]+", "", offer_url(offer.id))
+    page = client.get(path)
+    refused = client.post(f"{path}/claim", data={"csrf_token": csrf_token(page.text)})
+    assert refused.status_code == 409 and SlotOffer.get_by_id(offer.id).status == "withdrawn"
+    assert not Appointment.select().where(Appointment.date == day,
+                                          Appointment.status == "booked").exists()
+    assert open_offer(third) is not None  # the time went on to the next one waiting
+    assert open_offer(people.patient("pat.one")) is None
+
+
+def test_a_desk_only_patient_is_offered_what_the_desk_arranged_and_may_take_it(
+        app, client, auth, people, full_day):
+    patient = people.patient("pat.one")
+    day, visit = full_day
+    for n in range(3):
+        Appointment.create(patient=patient, doctor=people.doctor("dr.two"), time=dt.time(9),
+                           date=day - dt.timedelta(days=10 + n), status="no_show")
+    doctor = people.doctor("dr.one")
+    with app.app_context():  # the desk puts them on the list
+        waitlist.join(patient, doctor.department, doctor, day, day, "any", "Headache",
+                      people.user("desk"))
+        cancel_appointment(visit, people.user("pat.two"), "away")
+    offer = open_offer(patient)
+    assert offer is not None
+    auth.login("pat.one")
+    taken = client.post(f"/offers/{offer.id}/claim", data={"csrf_token": token(client)})
+    assert taken.status_code == 303  # the desk arranged it: not an online booking of theirs
+
+
+def test_one_open_offer_a_patient_and_three_unanswered_end_the_entry(app, people, diary,
+                                                                     frozen_clock):
+    """Pat One waits for Dr One and for any doctor in Cardiology while Dr One's mornings are
+    free: one offer at a time; after three run out unanswered, both entries end."""
+    doctor, patient = people.doctor("dr.one"), people.patient("pat.one")
+    with app.app_context():
+        for who in (doctor, None):
+            waitlist.join(patient, doctor.department, who, diary, diary + dt.timedelta(days=5),
+                          "any", "Headache", people.user("pat.one"))
+    assert SlotOffer.select().where(SlotOffer.status == "open").count() == 1
+    now = utc_now()
+    for _ in range(waitlist.MAX_UNANSWERED):
+        offer = open_offer(patient)
+        now = offer.expires_at
+        frozen_clock.move_to(now.replace(tzinfo=dt.UTC))
+        sweep(app, now)
+    first, second = WaitlistEntry.select().order_by(WaitlistEntry.id)
+    assert SlotOffer.select().where(SlotOffer.entry == first.id,
+                                    SlotOffer.status == "passed").count() == 3
+    assert first.status == "ended"  # three unanswered: no more mail for it
+    assert second.status == "waiting" and open_offer(patient).entry_id == second.id

@@ -1,5 +1,5 @@
 """The new loops with the real parts: `huey_consumer` processes, a private Redis and an aiosmtpd
-server (the rig of tests/test_faults.py). A waitlist offer passes to the next patient when the
+server (tests/rig.py). A waitlist offer passes to the next patient when the
 first does not claim it; a recall's reminder arrives, once, though Redis restarted empty and
 the mail server was away; a confirm link from a reminder the worker mailed marks the
 appointment; the automatic no-show runs once on two workers and staff take it back."""
@@ -18,7 +18,6 @@ from hms.clock import clinic_today, utc_now
 from hms.models import (
     Appointment,
     AppointmentTally,
-    DoctorAvailability,
     OfferMail,
     Patient,
     Recall,
@@ -28,8 +27,8 @@ from hms.models import (
     Treatment,
 )
 from hms.scheduling import cancel_appointment, starts_at
-from support import PASSWORD, csrf_token, wait_for
-from test_faults import MINUTE, rig  # noqa: F401 - the fixture, shared
+from rig import MINUTE
+from support import PASSWORD, csrf_token, one_time_held, wait_for
 
 
 def signed_path(message, pattern: str) -> str:
@@ -47,11 +46,7 @@ def waiting_two(app, people, diary):
     waits for it, then Pat Three."""
     day = diary + dt.timedelta(days=1)
     doctor = people.doctor("dr.one")
-    DoctorAvailability.update(is_available=False).where(
-        DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
-        DoctorAvailability.time_slot != dt.time(9)).execute()
-    held = Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=day,
-                              time=dt.time(9), reason="Check-up")
+    held = one_time_held(people, day)
     user = register_patient("pat.three", "pat3@test.example", PASSWORD, "Pat Three", "other",
                             dt.date(1970, 3, 3), "+44 1000 000003")
     third = Patient.get(Patient.user == user)
@@ -161,13 +156,6 @@ def test_a_confirm_link_from_a_reminder_the_worker_mailed_marks_the_appointment(
     assert Appointment.get_by_id(appt.id).confirmed_at == utc_now()
 
 
-def queued(rig) -> int:
-    """Messages waiting in the rig's Redis queue."""
-    import redis
-
-    return redis.Redis.from_url(rig.redis.url).llen("huey.redis.hms")
-
-
 def test_the_automatic_no_show_runs_once_on_two_workers_and_staff_take_it_back(
         rig, app, client, auth, people, diary, frozen_clock):
     with app.app_context():
@@ -182,7 +170,7 @@ def test_the_automatic_no_show_runs_once_on_two_workers_and_staff_take_it_back(
     for _ in range(2):  # two sweeps at once, on two worker processes
         tasks.sweep_work()
     assert wait_for(lambda: Appointment.get_by_id(appt.id).status == "no_show")
-    assert wait_for(lambda: queued(rig) == 0)
+    assert wait_for(lambda: rig.queued() == 0)
     marked = Appointment.get_by_id(appt.id)
     assert marked.no_show_auto
     tally = {t.status: t.appointments for t in AppointmentTally.select()}

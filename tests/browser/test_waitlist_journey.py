@@ -8,20 +8,16 @@ import datetime as dt
 from browser.pagemarks import log_in
 from playwright.sync_api import expect
 
-from hms.models import Appointment, DoctorAvailability, SlotOffer, WaitlistEntry
+from hms.models import Appointment, SlotOffer, WaitlistEntry
 from hms.scheduling import cancel_appointment
+from support import one_time_held
 
 
 def test_a_patient_waits_for_a_time_and_takes_the_one_offered(app, live_server, page, people,
                                                              diary, clinic_midday):
     day = diary + dt.timedelta(days=1)
     doctor = people.doctor("dr.one")
-    # That day Dr One sees patients at 09:00 only, and Pat Two holds it.
-    DoctorAvailability.update(is_available=False).where(
-        DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
-        DoctorAvailability.time_slot != dt.time(9)).execute()
-    held = Appointment.create(patient=people.patient("pat.two"), doctor=doctor, date=day,
-                              time=dt.time(9), reason="Check-up")
+    held = one_time_held(people, day)  # Dr One sees patients at 09:00 only; Pat Two holds it
 
     log_in(page, live_server, "pat.one")
     page.goto(f"{live_server}/doctors/{doctor.id}")
