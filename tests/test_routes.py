@@ -18,9 +18,9 @@ PUBLIC = {"static", "auth.login", "auth.register", "auth.forgot", "auth.set_pass
           "replies.reply", "waiting.offer_link", "waiting.answer"}
 # URL prefixes each role must never enter (403 before any record is loaded).
 FORBIDDEN = {
-    "pat.one": ("/admin", "/desk", "/availability", "/patients", "/doctor/"),
-    "dr.one": ("/admin", "/desk", "/me/", "/doctors"),
-    "desk": ("/admin", "/availability", "/patients", "/doctor/", "/me/"),
+    "pat.one": ("/admin", "/desk", "/availability", "/patients", "/doctor/", "/recalls"),
+    "dr.one": ("/admin", "/desk", "/me/", "/doctors", "/waitlist/join"),
+    "desk": ("/admin", "/availability", "/patients", "/doctor/", "/me/", "/recalls"),
 }
 
 

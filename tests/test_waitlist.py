@@ -410,3 +410,50 @@ def test_one_open_offer_a_patient_and_three_unanswered_end_the_entry(app, people
                                     SlotOffer.status == "passed").count() == 3
     assert first.status == "ended"  # three unanswered: no more mail for it
     assert second.status == "waiting" and open_offer(patient).entry_id == second.id
+
+
+def test_two_patients_claiming_one_offered_time_at_once_get_it_once(
+        app, live_server, people, full_day, third):
+    """The time was Pat One's offer and passed to Pat Three; at the same moment Pat One clicks
+    their stale offer, Pat Three claims theirs, and Pat Two books the time from the doctor's
+    page. The live-slot index decides: one appointment, the others refused, none a 500."""
+    from racing import Browser, assert_no_server_trouble, race
+
+    from hms.db import db
+
+    day = waiting_then_freed(app, people, full_day, third)
+    first = open_offer(people.patient("pat.one"))
+    with app.app_context(), db.connection_context():
+        sweep(app, first.expires_at)  # Pat One's ran out: Pat Three's turn
+    second = open_offer(third)
+    slot = f"{day.isoformat()}T09:00"
+    doctor = people.doctor("dr.one")
+
+    def claimer(username: str, offer_id: int):
+        browser = Browser(live_server)
+
+        def prepare():
+            browser.log_in(username)
+            return csrf_token(browser.get("/me/").text)
+
+        return prepare, lambda token: browser.post(f"/offers/{offer_id}/claim",
+                                                   {"csrf_token": token})
+
+    def booker():
+        browser = Browser(live_server)
+
+        def prepare():
+            browser.log_in("pat.two")
+            return csrf_token(browser.get(f"/appointments/book/{doctor.id}?slot={slot}").text)
+
+        return prepare, lambda token: browser.post(f"/appointments/book/{doctor.id}", {
+            "csrf_token": token, "slot": slot, "reason": "Back again"})
+
+    replies = race([claimer("pat.one", first.id), claimer("pat.three", second.id), booker()])
+    assert_no_server_trouble(replies)
+    assert sorted(r.status for r in replies) == [303, 409, 409], [r.status for r in replies]
+    with app.app_context(), db.connection_context():
+        held = Appointment.select().where(Appointment.doctor == doctor, Appointment.date == day,
+                                          Appointment.time == dt.time(9), Appointment.is_live())
+        assert held.count() == 1
+        assert SlotOffer.get_by_id(first.id).status == "passed"  # the stale click booked nothing
