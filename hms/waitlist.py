@@ -63,7 +63,7 @@ MAX_DAYS_AHEAD = 90  # the last day a patient may wait for
 # hour to someone who no longer reads them (they may join again).
 MAX_UNANSWERED = 3
 WRITE_BATCH = 50  # offers written per transaction: SQLite's one writer waits a batch at most
-WAITLIST_PAGE = 50
+WAITLIST_PAGE = 25
 PARTS = {"any": "any time", "morning": "mornings", "afternoon": "afternoons"}
 # What became of an offer, said to the patient who opens it.
 ENDED = {
