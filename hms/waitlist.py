@@ -169,12 +169,13 @@ def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[i
     held = WaitlistEntry.alias("held")
     offered = (SlotOffer.select(SlotOffer.id).join(held, on=(SlotOffer.entry == held.id))
                .where(held.patient == WaitlistEntry.patient, SlotOffer.status == "open"))
-    entries = (WaitlistEntry.select(WaitlistEntry, Patient.user)
+    # (objects(): each entry keeps its own patient_id; the patient's login is an attribute)
+    entries = (WaitlistEntry.select(WaitlistEntry, Patient.user.alias("patient_user_id"))
                .join(Patient, on=(WaitlistEntry.patient == Patient.id))
                .join(User, on=(Patient.user == User.id))
                .where(WaitlistEntry.status == "waiting", User.is_active == True,  # noqa: E712
                       ~fn.EXISTS(offered))
-               .order_by(WaitlistEntry.id))
+               .order_by(WaitlistEntry.id).objects())
     if doctor_ids is not None:
         departments = Doctor.select(Doctor.department).where(Doctor.id.in_(doctor_ids))
         entries = entries.where(WaitlistEntry.doctor.in_(doctor_ids) | (
@@ -184,7 +185,7 @@ def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[i
     # they could not take it (what the desk arranged for them, they may).
     desk = desk_only_patients({e.patient_id for e in entries})
     entries = [e for e in entries
-               if not (e.patient_id in desk and e.created_by_id == e.patient.user_id)]
+               if not (e.patient_id in desk and e.created_by_id == e.patient_user_id)]
     if not entries:
         return []
     plan = _match(entries, now, doctor_ids)

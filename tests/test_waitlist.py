@@ -457,3 +457,19 @@ def test_two_patients_claiming_one_offered_time_at_once_get_it_once(
                                           Appointment.time == dt.time(9), Appointment.is_live())
         assert held.count() == 1
         assert SlotOffer.get_by_id(first.id).status == "passed"  # the stale click booked nothing
+
+
+def test_one_sweep_offers_each_waiting_patient_a_time(app, people, diary):
+    """Entries recorded while nothing ran (a worker away, say): the next sweep offers every
+    patient waiting their own time, not only the first."""
+    for username, doctor in (("pat.one", "dr.one"), ("pat.two", "dr.two")):
+        WaitlistEntry.create(patient=people.patient(username),
+                             department=people.doctor(doctor).department,
+                             doctor=people.doctor(doctor), first_day=diary,
+                             last_day=diary + dt.timedelta(days=3), reason="Soon",
+                             created_by=people.user(username))
+    assert sweep(app, utc_now())["offers"] == 2
+    for username, doctor in (("pat.one", "dr.one"), ("pat.two", "dr.two")):
+        offer = open_offer(people.patient(username))
+        assert (offer.doctor_id, offer.date, offer.time) == (
+            people.doctor(doctor).id, diary, dt.time(9))
