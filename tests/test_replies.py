@@ -159,3 +159,12 @@ def test_a_link_of_an_appointment_moved_twice_points_to_where_it_is_now(
     page = client.get(path)  # the first time has passed; the appointment itself has not
     assert page.status_code == 200
     assert f"moved to {now.date:%A %-d %B} at 10:00" in page.text
+
+
+def test_the_signed_links_buttons_need_the_csrf_token(app, client, tomorrow_visit):
+    """The links are public, their buttons are not free for other sites to press."""
+    for action in ("confirm", "cancel"):
+        path = reply_path(app, tomorrow_visit, action)
+        assert client.post(path, data={"reason": "x"}).status_code == 400
+    assert Appointment.get_by_id(tomorrow_visit.id).status == "booked"
+    assert Appointment.get_by_id(tomorrow_visit.id).confirmed_at is None
