@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from hms.accounts import create_staff, register_patient
 from hms.clock import clinic_today
 from hms.db import db, init_schema
-from hms.models import Doctor, DoctorAvailability, Patient, User
+from hms.models import Appointment, Doctor, DoctorAvailability, Patient, User
 from instants import DEFAULT, MATRIX, PERSONAS_MADE
 from support import PASSWORD, AuthActions, free_port, make_app, without_faketime
 
@@ -240,6 +240,15 @@ def diary(people, tomorrow) -> dt.date:
             for name in ("dr.one", "dr.two") for d in range(7) for t in MORNING]
     DoctorAvailability.insert_many(rows).execute()
     return tomorrow
+
+
+@pytest.fixture
+def visit(people, app) -> Appointment:
+    """Pat One, checked in with Dr One yesterday: a visit ready for its treatment."""
+    with app.app_context():
+        day = clinic_today() - dt.timedelta(days=1)
+    return Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
+                              date=day, time=dt.time(9), reason="Cough", status="checked_in")
 
 
 class Inbox:

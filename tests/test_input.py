@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from hms.clock import clinic_today
 from hms.models import Appointment, Doctor, Patient, Treatment, User
 from support import csrf_token
 
@@ -16,15 +15,6 @@ HTMX = {"HX-Request": "true"}
 # Superscript two and circled one pass str.isdigit() but int() refuses them; int() reads the
 # Arabic-Indic three as 3. None of them is a number to HMS.
 ODD_DIGITS = ["²", "①", "٣", "1²", "#٣"]
-
-
-@pytest.fixture
-def visit(people, app):
-    """Pat One (patient no. 3 or so), checked in with Dr One yesterday."""
-    with app.app_context():
-        day = clinic_today() - dt.timedelta(days=1)
-    return Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
-                              date=day, time=dt.time(9), reason="Cough", status="checked_in")
 
 
 # --- numbers ----------------------------------------------------------------------------------

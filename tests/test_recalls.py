@@ -21,15 +21,6 @@ pytestmark = pytest.mark.calendar(DEFAULT, *(i for i in MATRIX if i.name in (
 MINUTE = dt.timedelta(minutes=1)
 
 
-@pytest.fixture
-def visit(people, app):
-    """Pat One, checked in with Dr One yesterday."""
-    with app.app_context():
-        day = clinic_today() - dt.timedelta(days=1)
-    return Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
-                              date=day, time=dt.time(9), reason="Cough", status="checked_in")
-
-
 def record(client, visit, follow_up: dt.date | None, diagnosis: str = "Bronchitis"):
     page = client.get(f"/appointments/{visit.id}/treatments/new")
     return client.post(f"/appointments/{visit.id}/treatments/new", data={

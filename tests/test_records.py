@@ -17,17 +17,6 @@ pytestmark = pytest.mark.calendar
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def visit(people, app):
-    """Pat One, checked in with Dr One yesterday."""
-    from hms.clock import clinic_today
-
-    with app.app_context():
-        day = clinic_today() - dt.timedelta(days=1)
-    return Appointment.create(patient=people.patient("pat.one"), doctor=people.doctor("dr.one"),
-                              date=day, time=dt.time(9), reason="Cough", status="checked_in")
-
-
 def treatment_form(client, visit, **fields):
     page = client.get(f"/appointments/{visit.id}/treatments/new")
     data = {"csrf_token": csrf_token(page.text), "diagnosis": "Bronchitis",
