@@ -498,12 +498,16 @@ def _insert(doctor: Doctor, day: dt.date, time: dt.time, **values) -> Appointmen
         raise SchedulingError("You already have an appointment at that time.") from None
 
 
+def _recent_no_shows():
+    """The condition for no-shows within the last NO_SHOW_PERIOD_DAYS."""
+    since = clinic_today() - dt.timedelta(days=current_app.config["NO_SHOW_PERIOD_DAYS"])
+    return (Appointment.status == "no_show") & (Appointment.date >= since)
+
+
 def missed_appointments(patient: Patient) -> list[Appointment]:
     """The patient's no-shows within the last NO_SHOW_PERIOD_DAYS, newest first."""
-    since = clinic_today() - dt.timedelta(days=current_app.config["NO_SHOW_PERIOD_DAYS"])
     return list(Appointment.select(Appointment, Doctor).join(Doctor)
-                .where(Appointment.patient == patient, Appointment.date >= since,
-                       Appointment.status == "no_show")
+                .where(Appointment.patient == patient, _recent_no_shows())
                 .order_by(Appointment.date.desc(), Appointment.time.desc()))
 
 
@@ -518,10 +522,8 @@ def desk_only_patients(patient_ids: set[int]) -> set[int]:
     """Of these patients, those who book through the desk only (as desk_only), in one query."""
     if not patient_ids:
         return set()
-    since = clinic_today() - dt.timedelta(days=current_app.config["NO_SHOW_PERIOD_DAYS"])
     return {p for (p,) in Appointment.select(Appointment.patient).where(
-        Appointment.patient.in_(patient_ids), Appointment.date >= since,
-        Appointment.status == "no_show").group_by(Appointment.patient)
+        Appointment.patient.in_(patient_ids), _recent_no_shows()).group_by(Appointment.patient)
         .having(fn.COUNT(Appointment.id) >= current_app.config["NO_SHOW_LIMIT"]).tuples()}
 
 
