@@ -66,10 +66,9 @@ def join():
         except SchedulingError as refusal:
             form.form_errors.append(refusal.message)
         else:
-            who = chosen.full_name if chosen else f"any doctor in {department.name}"
             flash(f"{'You are' if current_user.role == 'patient' else patient.full_name + ' is'}"
-                  f" on the waitlist for {who}. A time that suits will be offered by e-mail"
-                  " and on the home page.", "success")
+                  f" on the waitlist for {waitlist.waits_for(chosen, department)}. A time that"
+                  " suits will be offered by e-mail and on the home page.", "success")
             return see_other(url_for("home.patient") if current_user.role == "patient"
                              else url_for(".index", department=department.id))
     return render("waiting/join.html", "waiting/_join_form.html",

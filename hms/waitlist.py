@@ -85,6 +85,11 @@ def offer_window() -> dt.timedelta:
     return dt.timedelta(minutes=current_app.config["WAITLIST_OFFER_MINUTES"])
 
 
+def waits_for(doctor: Doctor | None, department: Department) -> str:
+    """Whom an entry waits for, as a sentence says it: 'Dr Ada One', 'any doctor in Cardiology'."""
+    return doctor.full_name if doctor else f"any doctor in {department.name}"
+
+
 # --- joining and leaving ------------------------------------------------------------------------
 
 def join(patient: Patient, department: Department, doctor: Doctor | None,
@@ -113,9 +118,8 @@ def join(patient: Patient, department: Department, doctor: Doctor | None,
                 patient=patient, department=department, doctor=doctor, first_day=first_day,
                 last_day=last_day, part_of_day=part, reason=reason.strip(), created_by=by)
     except IntegrityError:
-        who = doctor.full_name if doctor else f"any doctor in {department.name}"
-        raise SchedulingError(f"Already waiting for {who}. Change the days by leaving the "
-                              "waitlist and joining again.") from None
+        raise SchedulingError(f"Already waiting for {waits_for(doctor, department)}. Change the "
+                              "days by leaving the waitlist and joining again.") from None
     offer_now(doctor_ids=[doctor.id] if doctor else [
         d.id for d in doctor_directory(department_id=department.id)])
     return entry
