@@ -676,20 +676,22 @@ CREATE INDEX IF NOT EXISTS "recall_due_date" ON "recall" ("due_date");
 -- The recalls still waiting for a booking, by day: open and overdue ones across all doctors.
 CREATE INDEX IF NOT EXISTS "recall_waiting_due_date" ON "recall" ("due_date")
     WHERE booked_for IS NULL AND closed_at IS NULL;
+-- What answers a recall: the first live booking with its doctor after the visit. The triggers
+-- below keep recall.booked_for equal to it whenever the patient's appointments change.
+CREATE VIEW IF NOT EXISTS "recall_answer" AS
+    SELECT r."id", (SELECT min(a."date") FROM "appointment" AS a
+                    WHERE a."patient_id" = r."patient_id" AND a."doctor_id" = r."doctor_id"
+                      AND a."date" > r."visit_date"
+                      AND a."status" IN ('booked', 'checked_in', 'completed')) AS "booked_for"
+    FROM "recall" AS r;
 CREATE TRIGGER IF NOT EXISTS "recall_booked_for_new" AFTER INSERT ON "recall" BEGIN
     UPDATE "recall" SET "booked_for" = (
-        SELECT min(a."date") FROM "appointment" AS a
-        WHERE a."patient_id" = new."patient_id" AND a."doctor_id" = new."doctor_id"
-          AND a."date" > new."visit_date"
-          AND a."status" IN ('booked', 'checked_in', 'completed'))
+        SELECT v."booked_for" FROM "recall_answer" AS v WHERE v."id" = new."id")
     WHERE "id" = new."id";
 END;
 CREATE TRIGGER IF NOT EXISTS "recall_booked_for_insert" AFTER INSERT ON "appointment" BEGIN
     UPDATE "recall" SET "booked_for" = (
-        SELECT min(a."date") FROM "appointment" AS a
-        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
-          AND a."date" > "recall"."visit_date"
-          AND a."status" IN ('booked', 'checked_in', 'completed'))
+        SELECT v."booked_for" FROM "recall_answer" AS v WHERE v."id" = "recall"."id")
     WHERE "patient_id" = new."patient_id" AND "doctor_id" = new."doctor_id";
 END;
 CREATE TRIGGER IF NOT EXISTS "recall_booked_for_update"
@@ -697,19 +699,13 @@ CREATE TRIGGER IF NOT EXISTS "recall_booked_for_update"
     WHEN old."status" != new."status" OR old."date" != new."date"
          OR old."doctor_id" != new."doctor_id" OR old."patient_id" != new."patient_id" BEGIN
     UPDATE "recall" SET "booked_for" = (
-        SELECT min(a."date") FROM "appointment" AS a
-        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
-          AND a."date" > "recall"."visit_date"
-          AND a."status" IN ('booked', 'checked_in', 'completed'))
+        SELECT v."booked_for" FROM "recall_answer" AS v WHERE v."id" = "recall"."id")
     WHERE ("patient_id" = old."patient_id" AND "doctor_id" = old."doctor_id")
        OR ("patient_id" = new."patient_id" AND "doctor_id" = new."doctor_id");
 END;
 CREATE TRIGGER IF NOT EXISTS "recall_booked_for_delete" AFTER DELETE ON "appointment" BEGIN
     UPDATE "recall" SET "booked_for" = (
-        SELECT min(a."date") FROM "appointment" AS a
-        WHERE a."patient_id" = "recall"."patient_id" AND a."doctor_id" = "recall"."doctor_id"
-          AND a."date" > "recall"."visit_date"
-          AND a."status" IN ('booked', 'checked_in', 'completed'))
+        SELECT v."booked_for" FROM "recall_answer" AS v WHERE v."id" = "recall"."id")
     WHERE "patient_id" = old."patient_id" AND "doctor_id" = old."doctor_id";
 END;
 

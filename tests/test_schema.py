@@ -518,6 +518,7 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
         "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
     database.execute_sql('CREATE INDEX "audit_log_patient_id" ON "audit_log" ("patient_id")')
     database.execute_sql('DROP TABLE "recall_mail"')
+    database.execute_sql('DROP VIEW "recall_answer"')
     database.execute_sql('DROP TABLE "recall"')  # and the triggers that keep it
     for name in ("recall_booked_for_insert", "recall_booked_for_update",
                  "recall_booked_for_delete"):
