@@ -15,8 +15,14 @@ from hms.db import db
 from hms.models import Appointment, AuditLog, OverbookAllowance, Patient, User
 from hms.scheduling import book_appointment, cancel_appointment
 from hms.stats import doctor_activity, hospital_summary
+from instants import DEFAULT, MATRIX
 from racing import Browser, assert_no_server_trouble, race
 from support import PASSWORD, csrf_token
+
+# Sessions and "still to come" times by the clock: at midnight, a year's end and the repeated
+# autumn hour too.
+pytestmark = pytest.mark.calendar(DEFAULT, *(i for i in MATRIX if i.name in (
+    "23:55", "new-years-eve-23:59", "fall-back-01:30-second")))
 
 HTMX = {"HX-Request": "true"}
 
