@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hms import create_app
+from hms.models import Appointment, DoctorAvailability
 from hms.throttle import limiter
 
 PASSWORD = "correct-horse-42"
@@ -194,10 +196,6 @@ def one_time_held(people, day):
     """Dr One sees patients at 09:00 only that day (the diary fixture's other mornings closed),
     and Pat Two holds it: nothing is free that day until Pat Two lets it go. Returns Pat Two's
     appointment. For the waitlist's tests."""
-    import datetime as dt
-
-    from hms.models import Appointment, DoctorAvailability
-
     doctor = people.doctor("dr.one")
     DoctorAvailability.update(is_available=False).where(
         DoctorAvailability.doctor == doctor, DoctorAvailability.date == day,
