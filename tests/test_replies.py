@@ -12,7 +12,7 @@ from hms import links
 from hms.clock import clinic_now, utc_now
 from hms.models import Appointment
 from hms.notices import send_reminder
-from hms.scheduling import starts_at
+from hms.scheduling import reschedule_appointment, starts_at
 from instants import DEFAULT, MATRIX
 from support import csrf_token
 
@@ -129,8 +129,6 @@ def test_a_wrong_or_borrowed_signature_is_not_found(app, client, people, tomorro
 
 
 def test_a_moved_appointment_points_to_its_new_time(app, client, people, tomorrow_visit, diary):
-    from hms.scheduling import reschedule_appointment
-
     path = reply_path(app, tomorrow_visit, "confirm")
     with app.app_context():
         reschedule_appointment(tomorrow_visit, diary, dt.time(9, 30), people.user("pat.one"))
@@ -146,8 +144,6 @@ def test_a_signature_that_is_not_ascii_is_not_found(client, tomorrow_visit):
 
 def test_a_link_of_an_appointment_moved_twice_points_to_where_it_is_now(
         app, client, people, tomorrow_visit, diary, frozen_clock):
-    from hms.scheduling import reschedule_appointment
-
     path = reply_path(app, tomorrow_visit, "confirm")
     with app.app_context():
         middle = reschedule_appointment(tomorrow_visit, diary, dt.time(9, 30),
