@@ -705,7 +705,7 @@ class SlotOffer(BaseModel):
     class Meta:
         table_name = "slot_offer"
         constraints = [SQL("CHECK ((status = 'claimed') = (appointment_id IS NOT NULL))")]
-        indexes = ((("entry", "doctor", "date", "time"), True), (("status", "expires_at"), False))
+        indexes = ((("entry", "doctor", "date", "time"), True),)
 
 
 SlotOffer.add_index(SlotOffer.index(SlotOffer.doctor, SlotOffer.date, SlotOffer.time,
@@ -713,6 +713,8 @@ SlotOffer.add_index(SlotOffer.index(SlotOffer.doctor, SlotOffer.date, SlotOffer.
                                     name="slot_offer_open_slot"))
 SlotOffer.add_index(SlotOffer.index(SlotOffer.entry, unique=True, where=SQL("status = 'open'"),
                                     name="slot_offer_open_entry"))
+SlotOffer.add_index(SlotOffer.index(SlotOffer.expires_at, where=SQL("status = 'open'"),
+                                    name="slot_offer_open_expires_at"))
 
 
 class OfferMail(SendRecord):

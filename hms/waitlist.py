@@ -157,11 +157,12 @@ def close_what_ended(now: dt.datetime) -> None:
             SlotOffer.status == "open", SlotOffer.entry.in_(ended)).execute()
         WaitlistEntry.update(status="ended", ended_at=now).where(
             WaitlistEntry.status == "waiting", WaitlistEntry.last_day < today).execute()
-        unanswered = (SlotOffer.select(SlotOffer.entry).where(SlotOffer.status == "passed")
-                      .group_by(SlotOffer.entry)
-                      .having(fn.COUNT(SlotOffer.id) >= MAX_UNANSWERED))
+        # Counted for each waiting entry through its offers' index: the offers that passed
+        # long ago, which pile up with the years, are never read.
+        unanswered = SlotOffer.select(fn.COUNT(SlotOffer.id)).where(
+            SlotOffer.entry == WaitlistEntry.id, SlotOffer.status == "passed")
         WaitlistEntry.update(status="ended", ended_at=now).where(
-            WaitlistEntry.status == "waiting", WaitlistEntry.id.in_(unanswered)).execute()
+            WaitlistEntry.status == "waiting", unanswered >= MAX_UNANSWERED).execute()
 
 
 def make_offers(now: dt.datetime, doctor_ids: list[int] | None = None) -> list[int]:

@@ -168,6 +168,8 @@ def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(eng
     sql('DROP TABLE "recall_mail"')
     sql('DROP TABLE "recall"')
     sql('DROP TRIGGER "recall_booked_for" ON "appointment"')
+    sql('DROP INDEX "slot_offer_open_expires_at"')  # the waitlist's first release
+    sql('CREATE INDEX "slot_offer_status_expires_at" ON "slot_offer" ("status", "expires_at")')
     _insert(database)
     sql("INSERT INTO treatment (appointment_id, author_id, diagnosis, follow_up_date, "
         "created_at) VALUES (1, 1, 'Asthma', '2030-02-04', '2030-01-07 09:30:00')")
@@ -182,6 +184,9 @@ def test_the_postgres_schema_upgrades_notices_and_exports_from_before_leases(eng
     [(index,)] = sql("SELECT indexdef FROM pg_indexes WHERE indexname = "
                      "'appointment_live_doctor_slot'")
     assert "NOT overbook" in index
+    assert sql("SELECT indexname FROM pg_indexes WHERE indexname IN "
+               "('slot_offer_open_expires_at', 'slot_offer_status_expires_at')") == [
+        ("slot_offer_open_expires_at",)]
     assert sql("SELECT treatment_id, visit_date, due_date FROM recall") == [
         (1, "2030-01-07", "2030-02-04")]
     database.connection().execute(POSTGRES_SCHEMA_PATH.read_text())  # again: nothing doubles
@@ -517,6 +522,10 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
         'CREATE UNIQUE INDEX "appointment_live_doctor_slot" ON "appointment" ("doctor_id", '
         "\"date\", \"time\") WHERE status IN ('booked', 'checked_in', 'completed', 'no_show')")
     database.execute_sql('CREATE INDEX "audit_log_patient_id" ON "audit_log" ("patient_id")')
+    # The waitlist's first release indexed every offer by status, answered ones too.
+    database.execute_sql('DROP INDEX "slot_offer_open_expires_at"')
+    database.execute_sql('CREATE INDEX "slot_offer_status_expires_at" ON "slot_offer" '
+                         '("status", "expires_at")')
     database.execute_sql('DROP TABLE "recall_mail"')
     database.execute_sql('DROP VIEW "recall_answer"')
     database.execute_sql('DROP TABLE "recall"')  # and the triggers that keep it
@@ -579,6 +588,9 @@ def test_init_fills_the_derived_tables_of_an_older_database(tmp_path):
             assert {i.name for i in db.get_indexes("audit_log")} >= {
                 "audit_log_patient_id_created_at"}
             assert "audit_log_patient_id" not in {i.name for i in db.get_indexes("audit_log")}
+            offers = {i.name for i in db.get_indexes("slot_offer")}
+            assert "slot_offer_open_expires_at" in offers
+            assert "slot_offer_status_expires_at" not in offers
 
     init_schema()
     filled()
